@@ -1,0 +1,137 @@
+/**
+ * The data elements this project writes, by keyword (PS3.6). Writing by keyword
+ * keeps datasets readable; a keyword missing here is a programming error and throws.
+ */
+export type VR =
+  | "AE"
+  | "AS"
+  | "AT"
+  | "CS"
+  | "DA"
+  | "DS"
+  | "DT"
+  | "FD"
+  | "FL"
+  | "IS"
+  | "LO"
+  | "LT"
+  | "OB"
+  | "OD"
+  | "OF"
+  | "OL"
+  | "OV"
+  | "OW"
+  | "PN"
+  | "SH"
+  | "SL"
+  | "SQ"
+  | "SS"
+  | "ST"
+  | "SV"
+  | "TM"
+  | "UC"
+  | "UI"
+  | "UL"
+  | "UN"
+  | "UR"
+  | "US"
+  | "UT"
+  | "UV";
+
+export interface DictionaryEntry {
+  tag: number;
+  vr: VR;
+}
+
+// prettier-ignore
+const ENTRIES: Record<string, [number, VR]> = {
+  // File meta information (group 0002)
+  FileMetaInformationGroupLength: [0x00020000, 'UL'],
+  FileMetaInformationVersion: [0x00020001, 'OB'],
+  MediaStorageSOPClassUID: [0x00020002, 'UI'],
+  MediaStorageSOPInstanceUID: [0x00020003, 'UI'],
+  TransferSyntaxUID: [0x00020010, 'UI'],
+  ImplementationClassUID: [0x00020012, 'UI'],
+  ImplementationVersionName: [0x00020013, 'SH'],
+  // SOP common, general study/series/equipment/image
+  SpecificCharacterSet: [0x00080005, 'CS'],
+  ImageType: [0x00080008, 'CS'],
+  InstanceCreationDate: [0x00080012, 'DA'],
+  InstanceCreationTime: [0x00080013, 'TM'],
+  SOPClassUID: [0x00080016, 'UI'],
+  SOPInstanceUID: [0x00080018, 'UI'],
+  StudyDate: [0x00080020, 'DA'],
+  SeriesDate: [0x00080021, 'DA'],
+  ContentDate: [0x00080023, 'DA'],
+  StudyTime: [0x00080030, 'TM'],
+  SeriesTime: [0x00080031, 'TM'],
+  ContentTime: [0x00080033, 'TM'],
+  AccessionNumber: [0x00080050, 'SH'],
+  Modality: [0x00080060, 'CS'],
+  Manufacturer: [0x00080070, 'LO'],
+  ReferringPhysicianName: [0x00080090, 'PN'],
+  CodeValue: [0x00080100, 'SH'],
+  CodingSchemeDesignator: [0x00080102, 'SH'],
+  CodeMeaning: [0x00080104, 'LO'],
+  StudyDescription: [0x00081030, 'LO'],
+  SeriesDescription: [0x0008103e, 'LO'],
+  ManufacturerModelName: [0x00081090, 'LO'],
+  ReferencedSeriesSequence: [0x00081115, 'SQ'],
+  ReferencedSOPClassUID: [0x00081150, 'UI'],
+  ReferencedSOPInstanceUID: [0x00081155, 'UI'],
+  // Patient
+  PatientName: [0x00100010, 'PN'],
+  PatientID: [0x00100020, 'LO'],
+  PatientBirthDate: [0x00100030, 'DA'],
+  PatientSex: [0x00100040, 'CS'],
+  // CT acquisition and image
+  BodyPartExamined: [0x00180015, 'CS'],
+  SliceThickness: [0x00180050, 'DS'],
+  KVP: [0x00180060, 'DS'],
+  SpacingBetweenSlices: [0x00180088, 'DS'],
+  SoftwareVersions: [0x00181020, 'LO'],
+  GantryDetectorTilt: [0x00181120, 'DS'],
+  ConvolutionKernel: [0x00181210, 'SH'],
+  PatientPosition: [0x00185100, 'CS'],
+  StudyInstanceUID: [0x0020000d, 'UI'],
+  SeriesInstanceUID: [0x0020000e, 'UI'],
+  StudyID: [0x00200010, 'SH'],
+  SeriesNumber: [0x00200011, 'IS'],
+  AcquisitionNumber: [0x00200012, 'IS'],
+  InstanceNumber: [0x00200013, 'IS'],
+  ImagePositionPatient: [0x00200032, 'DS'],
+  ImageOrientationPatient: [0x00200037, 'DS'],
+  FrameOfReferenceUID: [0x00200052, 'UI'],
+  PositionReferenceIndicator: [0x00201040, 'LO'],
+  SliceLocation: [0x00201041, 'DS'],
+  // Image pixel
+  SamplesPerPixel: [0x00280002, 'US'],
+  PhotometricInterpretation: [0x00280004, 'CS'],
+  NumberOfFrames: [0x00280008, 'IS'],
+  Rows: [0x00280010, 'US'],
+  Columns: [0x00280011, 'US'],
+  PixelSpacing: [0x00280030, 'DS'],
+  BitsAllocated: [0x00280100, 'US'],
+  BitsStored: [0x00280101, 'US'],
+  HighBit: [0x00280102, 'US'],
+  PixelRepresentation: [0x00280103, 'US'],
+  WindowCenter: [0x00281050, 'DS'],
+  WindowWidth: [0x00281051, 'DS'],
+  RescaleIntercept: [0x00281052, 'DS'],
+  RescaleSlope: [0x00281053, 'DS'],
+  RescaleType: [0x00281054, 'LO'],
+  PixelData: [0x7fe00010, 'OW'],
+};
+
+const BY_KEYWORD = new Map<string, DictionaryEntry>(
+  Object.entries(ENTRIES).map(([keyword, [tag, vr]]) => [keyword, { tag, vr }]),
+);
+
+export function lookupKeyword(keyword: string): DictionaryEntry {
+  const entry = BY_KEYWORD.get(keyword);
+  if (!entry)
+    throw new Error(
+      `DICOM keyword not in the project's dictionary: ${keyword}`,
+    );
+  return entry;
+}

@@ -1,0 +1,25 @@
+import { createHash, randomUUID } from "node:crypto";
+
+/**
+ * UIDs under the 2.25 arc (PS3.5 B.2): a UUID written as one decimal integer.
+ * No registered root is needed and the result always fits in 64 characters.
+ */
+function uuidHexToUid(hex: string): string {
+  return `2.25.${BigInt(`0x${hex}`).toString(10)}`;
+}
+
+export function newUid(): string {
+  return uuidHexToUid(randomUUID().replaceAll("-", ""));
+}
+
+/**
+ * The same inputs always give the same UID (a name-based UUID from SHA-256), so
+ * that processing a study twice writes the same objects rather than new ones.
+ */
+export function deterministicUid(...parts: string[]): string {
+  const digest = createHash("sha256").update(parts.join("\u0000")).digest();
+  // Set the RFC 9562 version (8, custom) and variant bits, as for any UUID.
+  digest[6] = (digest[6]! & 0x0f) | 0x80;
+  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  return uuidHexToUid(digest.subarray(0, 16).toString("hex"));
+}

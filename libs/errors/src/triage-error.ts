@@ -1,0 +1,50 @@
+/**
+ * The error taxonomy every library speaks. The worker decides what to do with a
+ * failure from its kind alone: a transient error is retried with backoff, a
+ * permanent one is reported (TriageFailed) and parked (dead-letter record).
+ */
+
+/** Stable, machine-readable reason codes; mirrored by the FailureReason enum of the events. */
+export type FailureCode =
+  | "MALFORMED_EVENT"
+  | "STUDY_NOT_FOUND"
+  | "NO_USABLE_SERIES"
+  | "CORRUPT_INSTANCE"
+  | "INVALID_GEOMETRY"
+  | "NO_LUNGS_FOUND"
+  | "RETRIES_EXHAUSTED"
+  | "INTERNAL";
+
+export abstract class TriageError extends Error {
+  abstract readonly transient: boolean;
+
+  constructor(
+    readonly code: FailureCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Worth retrying: the network, a 429/5xx, an unavailable broker. */
+export class TransientError extends TriageError {
+  readonly transient = true;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("RETRIES_EXHAUSTED", message, options);
+  }
+}
+
+/** Retrying cannot help: the input is wrong, or the study cannot be triaged. */
+export class PermanentError extends TriageError {
+  readonly transient = false;
+}
+
+/** Classifies anything thrown: our own errors keep their kind, the rest is a permanent internal error. */
+export function asTriageError(error: unknown): TriageError {
+  if (error instanceof TriageError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new PermanentError("INTERNAL", message, { cause: error });
+}
