@@ -1,11 +1,11 @@
-import swc from "unplugin-swc";
-import { defineConfig } from "vitest/config";
+import swc from 'unplugin-swc';
+import { defineConfig } from 'vitest/config';
 
 // Unit tests sit beside the code (*.spec.ts) and use no servers. Integration tests
 // (test/integration) run against the real local stack started by `npm run stack:up`.
 export default defineConfig({
   // SWC, as in the build, so that Nest's decorator metadata is emitted in tests too.
-  plugins: [swc.vite({ module: { type: "es6" } })],
+  plugins: [swc.vite({ module: { type: 'es6' } })],
   // The @app/* aliases come from tsconfig.json, the one place they are declared.
   resolve: { tsconfigPaths: true },
   test: {
@@ -13,15 +13,15 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: "unit",
-          include: ["apps/**/*.spec.ts", "libs/**/*.spec.ts"],
+          name: 'unit',
+          include: ['apps/**/*.spec.ts', 'libs/**/*.spec.ts'],
         },
       },
       {
         extends: true,
         test: {
-          name: "integration",
-          include: ["test/integration/**/*.spec.ts"],
+          name: 'integration',
+          include: ['test/integration/**/*.spec.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // The servers are shared; files run one after another so they never race on them.

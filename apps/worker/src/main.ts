@@ -1,7 +1,5 @@
-import "reflect-metadata";
-import { loadConfigFromEnvironment } from "@app/config";
+import 'reflect-metadata';
+import { loadConfigFromEnvironment } from '@app/config';
 
 const config = loadConfigFromEnvironment();
-console.log(
-  JSON.stringify({ msg: "config loaded", brokers: config.kafka.brokers }),
-);
+console.log(JSON.stringify({ msg: 'config loaded', brokers: config.kafka.brokers }));

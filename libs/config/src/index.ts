@@ -1,6 +1,2 @@
-export {
-  ConfigError,
-  loadConfigFromEnvironment,
-  parseConfig,
-} from "./app-config.js";
-export type { AppConfig, DicomwebAuth } from "./app-config.js";
+export { ConfigError, loadConfigFromEnvironment, parseConfig } from './app-config.js';
+export type { AppConfig, DicomwebAuth } from './app-config.js';

@@ -2,41 +2,12 @@
  * The data elements this project writes, by keyword (PS3.6). Writing by keyword
  * keeps datasets readable; a keyword missing here is a programming error and throws.
  */
+// prettier-ignore
 export type VR =
-  | "AE"
-  | "AS"
-  | "AT"
-  | "CS"
-  | "DA"
-  | "DS"
-  | "DT"
-  | "FD"
-  | "FL"
-  | "IS"
-  | "LO"
-  | "LT"
-  | "OB"
-  | "OD"
-  | "OF"
-  | "OL"
-  | "OV"
-  | "OW"
-  | "PN"
-  | "SH"
-  | "SL"
-  | "SQ"
-  | "SS"
-  | "ST"
-  | "SV"
-  | "TM"
-  | "UC"
-  | "UI"
-  | "UL"
-  | "UN"
-  | "UR"
-  | "US"
-  | "UT"
-  | "UV";
+  | 'AE' | 'AS' | 'AT' | 'CS' | 'DA' | 'DS' | 'DT' | 'FD' | 'FL' | 'IS' | 'LO' | 'LT' | 'OB' | 'OD' | 'OF'
+  | 'OL' | 'OV' | 'OW' | 'PN' | 'SH' | 'SL' | 'SQ' | 'SS' | 'ST' | 'SV' | 'TM' | 'UC' | 'UI' | 'UL' | 'UN'
+  | 'UR' | 'US' | 'UT' | 'UV';
+  | 'UV';
 
 export interface DictionaryEntry {
   tag: number;
@@ -129,9 +100,6 @@ const BY_KEYWORD = new Map<string, DictionaryEntry>(
 
 export function lookupKeyword(keyword: string): DictionaryEntry {
   const entry = BY_KEYWORD.get(keyword);
-  if (!entry)
-    throw new Error(
-      `DICOM keyword not in the project's dictionary: ${keyword}`,
-    );
+  if (!entry) throw new Error(`DICOM keyword not in the project's dictionary: ${keyword}`);
   return entry;
 }

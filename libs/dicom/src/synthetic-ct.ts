@@ -1,5 +1,5 @@
-import { writePart10, type Dataset } from "./part10-writer.js";
-import { newUid } from "./uid.js";
+import { writePart10, type Dataset } from './part10-writer.js';
+import { newUid } from './uid.js';
 
 /**
  * Synthetic axial CT series of a simple chest phantom (air, body, two lungs),
@@ -7,7 +7,7 @@ import { newUid } from "./uid.js";
  * scanners: unsigned 12-bit stored values with RescaleIntercept -1024.
  */
 
-export const CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2";
+export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 
 type Vec3 = [number, number, number];
 
@@ -57,18 +57,13 @@ const LUNG_HU = -850;
 const RESCALE_INTERCEPT = -1024;
 
 function cross(a: Vec3, b: Vec3): Vec3 {
-  return [
-    a[1] * b[2] - a[2] * b[1],
-    a[2] * b[0] - a[0] * b[2],
-    a[0] * b[1] - a[1] * b[0],
-  ];
+  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
 }
 
 /** The phantom at one slice; `t` runs 0..1 through the stack, lungs largest in the middle. */
 function phantomSlice(rows: number, columns: number, t: number): Int16Array {
   const hu = new Int16Array(rows * columns);
-  const lungScale =
-    0.35 + 0.65 * Math.sin(Math.PI * Math.min(Math.max(t, 0), 1));
+  const lungScale = 0.35 + 0.65 * Math.sin(Math.PI * Math.min(Math.max(t, 0), 1));
   for (let r = 0; r < rows; r++) {
     const y = (r + 0.5) / rows - 0.5;
     for (let c = 0; c < columns; c++) {
@@ -76,12 +71,7 @@ function phantomSlice(rows: number, columns: number, t: number): Int16Array {
       let value = AIR_HU;
       if ((x / 0.45) ** 2 + (y / 0.35) ** 2 <= 1) value = BODY_HU;
       for (const centre of [-0.17, 0.17]) {
-        if (
-          ((x - centre) / (0.12 * lungScale)) ** 2 +
-            (y / (0.22 * lungScale)) ** 2 <=
-          1
-        )
-          value = LUNG_HU;
+        if (((x - centre) / (0.12 * lungScale)) ** 2 + (y / (0.22 * lungScale)) ** 2 <= 1) value = LUNG_HU;
       }
       hu[r * columns + c] = value;
     }
@@ -89,9 +79,7 @@ function phantomSlice(rows: number, columns: number, t: number): Int16Array {
   return hu;
 }
 
-export function syntheticCtSeries(
-  options: SyntheticCtOptions = {},
-): SyntheticCtSeries {
+export function syntheticCtSeries(options: SyntheticCtOptions = {}): SyntheticCtSeries {
   const rows = options.rows ?? 64;
   const columns = options.columns ?? 64;
   const slices = options.slices ?? 16;
@@ -100,90 +88,78 @@ export function syntheticCtSeries(
   const orientation = options.orientation ?? [1, 0, 0, 0, 1, 0];
   const origin = options.origin ?? [-24, -24, -100];
   const direction = options.sliceDirection ?? -1;
-  const normal = cross(
-    orientation.slice(0, 3) as Vec3,
-    orientation.slice(3, 6) as Vec3,
-  );
+  const normal = cross(orientation.slice(0, 3) as Vec3, orientation.slice(3, 6) as Vec3);
   const studyInstanceUid = options.studyInstanceUid ?? newUid();
   const seriesInstanceUid = options.seriesInstanceUid ?? newUid();
   const frameOfReferenceUid = options.frameOfReferenceUid ?? newUid();
 
-  const instances = Array.from(
-    { length: slices },
-    (_, index): SyntheticInstance => {
-      const offset = index * sliceSpacing * direction;
-      const position = origin.map(
-        (o, axis) => o + offset * normal[axis]!,
-      ) as Vec3;
-      const hu = phantomSlice(
-        rows,
-        columns,
-        slices > 1 ? index / (slices - 1) : 0.5,
-      );
-      const stored = Uint16Array.from(hu, (value) => value - RESCALE_INTERCEPT);
-      const sopInstanceUid = newUid();
-      const dataset: Dataset = {
-        SpecificCharacterSet: "ISO_IR 100",
-        ImageType: ["ORIGINAL", "PRIMARY", "AXIAL"],
-        SOPClassUID: CT_IMAGE_STORAGE,
-        SOPInstanceUID: sopInstanceUid,
-        StudyDate: "20261127",
-        SeriesDate: "20261127",
-        ContentDate: "20261127",
-        StudyTime: "100000",
-        SeriesTime: "100000",
-        ContentTime: "100000",
-        AccessionNumber: "",
-        Modality: "CT",
-        Manufacturer: "covid-ct-triage synthetic phantom",
-        ReferringPhysicianName: "",
-        StudyDescription: "Synthetic chest CT phantom",
-        SeriesDescription: options.seriesDescription ?? "Synthetic axial 2mm",
-        PatientName: "PHANTOM^SYNTHETIC",
-        PatientID: options.patientId ?? "PHANTOM-0001",
-        PatientBirthDate: "",
-        PatientSex: "O",
-        BodyPartExamined: "CHEST",
-        SliceThickness: sliceSpacing,
-        KVP: 120,
-        ConvolutionKernel: "LUNG",
-        PatientPosition: direction < 0 ? "HFS" : "FFS",
-        StudyInstanceUID: studyInstanceUid,
-        SeriesInstanceUID: seriesInstanceUid,
-        StudyID: "1",
-        SeriesNumber: 1,
-        AcquisitionNumber: 1,
-        InstanceNumber: index + 1,
-        ImagePositionPatient: position,
-        ImageOrientationPatient: orientation,
-        FrameOfReferenceUID: frameOfReferenceUid,
-        PositionReferenceIndicator: "",
-        SliceLocation: position[2],
-        SamplesPerPixel: 1,
-        PhotometricInterpretation: "MONOCHROME2",
-        Rows: rows,
-        Columns: columns,
-        PixelSpacing: pixelSpacing,
-        BitsAllocated: 16,
-        BitsStored: 12,
-        HighBit: 11,
-        PixelRepresentation: 0,
-        WindowCenter: -600,
-        WindowWidth: 1500,
-        RescaleIntercept: RESCALE_INTERCEPT,
-        RescaleSlope: 1,
-        RescaleType: "HU",
-        PixelData: stored,
-      };
-      return {
-        sopInstanceUid,
-        instanceNumber: index + 1,
-        position,
-        bytes: writePart10(dataset),
-        hu,
-      };
-    },
-  );
+  const instances = Array.from({ length: slices }, (_, index): SyntheticInstance => {
+    const offset = index * sliceSpacing * direction;
+    const position = origin.map((o, axis) => o + offset * normal[axis]!) as Vec3;
+    const hu = phantomSlice(rows, columns, slices > 1 ? index / (slices - 1) : 0.5);
+    const stored = Uint16Array.from(hu, (value) => value - RESCALE_INTERCEPT);
+    const sopInstanceUid = newUid();
+    const dataset: Dataset = {
+      SpecificCharacterSet: 'ISO_IR 100',
+      ImageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
+      SOPClassUID: CT_IMAGE_STORAGE,
+      SOPInstanceUID: sopInstanceUid,
+      StudyDate: '20261127',
+      SeriesDate: '20261127',
+      ContentDate: '20261127',
+      StudyTime: '100000',
+      SeriesTime: '100000',
+      ContentTime: '100000',
+      AccessionNumber: '',
+      Modality: 'CT',
+      Manufacturer: 'covid-ct-triage synthetic phantom',
+      ReferringPhysicianName: '',
+      StudyDescription: 'Synthetic chest CT phantom',
+      SeriesDescription: options.seriesDescription ?? 'Synthetic axial 2mm',
+      PatientName: 'PHANTOM^SYNTHETIC',
+      PatientID: options.patientId ?? 'PHANTOM-0001',
+      PatientBirthDate: '',
+      PatientSex: 'O',
+      BodyPartExamined: 'CHEST',
+      SliceThickness: sliceSpacing,
+      KVP: 120,
+      ConvolutionKernel: 'LUNG',
+      PatientPosition: direction < 0 ? 'HFS' : 'FFS',
+      StudyInstanceUID: studyInstanceUid,
+      SeriesInstanceUID: seriesInstanceUid,
+      StudyID: '1',
+      SeriesNumber: 1,
+      AcquisitionNumber: 1,
+      InstanceNumber: index + 1,
+      ImagePositionPatient: position,
+      ImageOrientationPatient: orientation,
+      FrameOfReferenceUID: frameOfReferenceUid,
+      PositionReferenceIndicator: '',
+      SliceLocation: position[2],
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      Rows: rows,
+      Columns: columns,
+      PixelSpacing: pixelSpacing,
+      BitsAllocated: 16,
+      BitsStored: 12,
+      HighBit: 11,
+      PixelRepresentation: 0,
+      WindowCenter: -600,
+      WindowWidth: 1500,
+      RescaleIntercept: RESCALE_INTERCEPT,
+      RescaleSlope: 1,
+      RescaleType: 'HU',
+      PixelData: stored,
+    };
+    return {
+      sopInstanceUid,
+      instanceNumber: index + 1,
+      position,
+      bytes: writePart10(dataset),
+      hu,
+    };
+  });
   return {
     studyInstanceUid,
     seriesInstanceUid,

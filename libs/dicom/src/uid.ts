@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash, randomUUID } from 'node:crypto';
 
 /**
  * UIDs under the 2.25 arc (PS3.5 B.2): a UUID written as one decimal integer.
@@ -9,7 +9,7 @@ function uuidHexToUid(hex: string): string {
 }
 
 export function newUid(): string {
-  return uuidHexToUid(randomUUID().replaceAll("-", ""));
+  return uuidHexToUid(randomUUID().replaceAll('-', ''));
 }
 
 /**
@@ -17,9 +17,9 @@ export function newUid(): string {
  * that processing a study twice writes the same objects rather than new ones.
  */
 export function deterministicUid(...parts: string[]): string {
-  const digest = createHash("sha256").update(parts.join("\u0000")).digest();
+  const digest = createHash('sha256').update(parts.join('\u0000')).digest();
   // Set the RFC 9562 version (8, custom) and variant bits, as for any UUID.
   digest[6] = (digest[6]! & 0x0f) | 0x80;
   digest[8] = (digest[8]! & 0x3f) | 0x80;
-  return uuidHexToUid(digest.subarray(0, 16).toString("hex"));
+  return uuidHexToUid(digest.subarray(0, 16).toString('hex'));
 }

@@ -1,7 +1,2 @@
-export {
-  asTriageError,
-  PermanentError,
-  TransientError,
-  TriageError,
-} from "./triage-error.js";
-export type { FailureCode } from "./triage-error.js";
+export { asTriageError, PermanentError, TransientError, TriageError } from './triage-error.js';
+export type { FailureCode } from './triage-error.js';

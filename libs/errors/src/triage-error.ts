@@ -6,14 +6,14 @@
 
 /** Stable, machine-readable reason codes; mirrored by the FailureReason enum of the events. */
 export type FailureCode =
-  | "MALFORMED_EVENT"
-  | "STUDY_NOT_FOUND"
-  | "NO_USABLE_SERIES"
-  | "CORRUPT_INSTANCE"
-  | "INVALID_GEOMETRY"
-  | "NO_LUNGS_FOUND"
-  | "RETRIES_EXHAUSTED"
-  | "INTERNAL";
+  | 'MALFORMED_EVENT'
+  | 'STUDY_NOT_FOUND'
+  | 'NO_USABLE_SERIES'
+  | 'CORRUPT_INSTANCE'
+  | 'INVALID_GEOMETRY'
+  | 'NO_LUNGS_FOUND'
+  | 'RETRIES_EXHAUSTED'
+  | 'INTERNAL';
 
 export abstract class TriageError extends Error {
   abstract readonly transient: boolean;
@@ -33,7 +33,7 @@ export class TransientError extends TriageError {
   readonly transient = true;
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super("RETRIES_EXHAUSTED", message, options);
+    super('RETRIES_EXHAUSTED', message, options);
   }
 }
 
@@ -46,5 +46,5 @@ export class PermanentError extends TriageError {
 export function asTriageError(error: unknown): TriageError {
   if (error instanceof TriageError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new PermanentError("INTERNAL", message, { cause: error });
+  return new PermanentError('INTERNAL', message, { cause: error });
 }

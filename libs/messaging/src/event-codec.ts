@@ -1,27 +1,21 @@
-import {
-  create,
-  fromJsonString,
-  toJsonString,
-  type DescMessage,
-  type MessageShape,
-} from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { PermanentError } from "@app/errors";
+import { create, fromJsonString, toJsonString, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { PermanentError } from '@app/errors';
 import {
   StudyAvailableSchema,
   TriageCompletedSchema,
   TriageFailedSchema,
   type StudyAvailable,
-} from "./generated/covidtriage/events/v1/events_pb.js";
+} from './generated/covidtriage/events/v1/events_pb.js';
 
 /**
  * Events travel on Kafka as proto3 canonical JSON (UTF-8). Unknown fields are
  * ignored when reading, so a producer may add fields within v1 without breaking
  * older workers. A header names the schema so a consumer can tell events apart.
  */
-export const EVENT_TYPE_HEADER = "event-type";
-export const CONTENT_TYPE_HEADER = "content-type";
-export const EVENT_CONTENT_TYPE = "application/json";
+export const EVENT_TYPE_HEADER = 'event-type';
+export const CONTENT_TYPE_HEADER = 'content-type';
+export const EVENT_CONTENT_TYPE = 'application/json';
 
 /** DICOM UIDs: dot-separated numeric components, at most 64 characters (PS3.5 §9.1). */
 const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/;
@@ -33,7 +27,7 @@ export function isDicomUid(value: string): boolean {
 /** The event could not be read: not JSON, not the schema, or a required field missing. Never retried. */
 export class MalformedEventError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super("MALFORMED_EVENT", message, options);
+    super('MALFORMED_EVENT', message, options);
   }
 }
 
@@ -42,12 +36,9 @@ export interface EncodedEvent {
   headers: Record<string, string>;
 }
 
-export function encodeEvent<Desc extends DescMessage>(
-  schema: Desc,
-  event: MessageShape<Desc>,
-): EncodedEvent {
+export function encodeEvent<Desc extends DescMessage>(schema: Desc, event: MessageShape<Desc>): EncodedEvent {
   return {
-    value: Buffer.from(toJsonString(schema, event), "utf8"),
+    value: Buffer.from(toJsonString(schema, event), 'utf8'),
     headers: {
       [EVENT_TYPE_HEADER]: schema.typeName,
       [CONTENT_TYPE_HEADER]: EVENT_CONTENT_TYPE,
@@ -55,53 +46,33 @@ export function encodeEvent<Desc extends DescMessage>(
   };
 }
 
-export function decodeEvent<Desc extends DescMessage>(
-  schema: Desc,
-  value: Buffer | string | null,
-): MessageShape<Desc> {
-  if (value === null || value.length === 0)
-    throw new MalformedEventError(`empty ${schema.name} message`);
-  const text = typeof value === "string" ? value : value.toString("utf8");
+export function decodeEvent<Desc extends DescMessage>(schema: Desc, value: Buffer | string | null): MessageShape<Desc> {
+  if (value === null || value.length === 0) throw new MalformedEventError(`empty ${schema.name} message`);
+  const text = typeof value === 'string' ? value : value.toString('utf8');
   try {
     return fromJsonString(schema, text, { ignoreUnknownFields: true });
   } catch (error) {
     // The parser's message names the field but never echoes values, so it is safe to log.
-    throw new MalformedEventError(
-      `not a valid ${schema.name} JSON message: ${String(error)}`,
-      {
-        cause: error,
-      },
-    );
+    throw new MalformedEventError(`not a valid ${schema.name} JSON message: ${String(error)}`, {
+      cause: error,
+    });
   }
 }
 
 /** Reads a StudyAvailable and checks the fields the worker cannot do without. */
-export function decodeStudyAvailable(
-  value: Buffer | string | null,
-): StudyAvailable {
+export function decodeStudyAvailable(value: Buffer | string | null): StudyAvailable {
   const event = decodeEvent(StudyAvailableSchema, value);
-  if (!event.eventId)
-    throw new MalformedEventError("StudyAvailable.eventId is missing");
+  if (!event.eventId) throw new MalformedEventError('StudyAvailable.eventId is missing');
   if (!isDicomUid(event.studyInstanceUid)) {
-    throw new MalformedEventError(
-      "StudyAvailable.studyInstanceUid is missing or not a DICOM UID",
-    );
+    throw new MalformedEventError('StudyAvailable.studyInstanceUid is missing or not a DICOM UID');
   }
   const badSeries = event.seriesInstanceUids.find((uid) => !isDicomUid(uid));
-  if (badSeries !== undefined)
-    throw new MalformedEventError(
-      "StudyAvailable.seriesInstanceUids holds a non-UID value",
-    );
+  if (badSeries !== undefined) throw new MalformedEventError('StudyAvailable.seriesInstanceUids holds a non-UID value');
   return event;
 }
 
-export type StudyAvailableInit = Pick<StudyAvailable, "studyInstanceUid"> &
-  Partial<
-    Pick<
-      StudyAvailable,
-      "eventId" | "dicomwebBaseUrl" | "source" | "seriesInstanceUids"
-    >
-  > & {
+export type StudyAvailableInit = Pick<StudyAvailable, 'studyInstanceUid'> &
+  Partial<Pick<StudyAvailable, 'eventId' | 'dicomwebBaseUrl' | 'source' | 'seriesInstanceUids'>> & {
     occurredAt?: Date;
   };
 
@@ -109,8 +80,8 @@ export function newStudyAvailable(init: StudyAvailableInit): StudyAvailable {
   return create(StudyAvailableSchema, {
     eventId: init.eventId ?? crypto.randomUUID(),
     studyInstanceUid: init.studyInstanceUid,
-    dicomwebBaseUrl: init.dicomwebBaseUrl ?? "",
-    source: init.source ?? "manual",
+    dicomwebBaseUrl: init.dicomwebBaseUrl ?? '',
+    source: init.source ?? 'manual',
     seriesInstanceUids: init.seriesInstanceUids ?? [],
     occurredAt: timestampFromDate(init.occurredAt ?? new Date()),
   });

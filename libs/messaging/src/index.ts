@@ -8,15 +8,15 @@ export {
   isDicomUid,
   MalformedEventError,
   newStudyAvailable,
-} from "./event-codec.js";
-export type { EncodedEvent, StudyAvailableInit } from "./event-codec.js";
+} from './event-codec.js';
+export type { EncodedEvent, StudyAvailableInit } from './event-codec.js';
 export {
   FailureReason,
   StudyAvailableSchema,
   TriageCompletedSchema,
   TriageFailedSchema,
   TriagePriority,
-} from "./generated/covidtriage/events/v1/events_pb.js";
+} from './generated/covidtriage/events/v1/events_pb.js';
 export type {
   DicomObjectRef,
   LungMeasurement,
@@ -24,4 +24,4 @@ export type {
   StudyAvailable,
   TriageCompleted,
   TriageFailed,
-} from "./generated/covidtriage/events/v1/events_pb.js";
+} from './generated/covidtriage/events/v1/events_pb.js';
