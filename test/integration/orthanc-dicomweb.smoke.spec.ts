@@ -35,10 +35,10 @@ describe('Orthanc DICOMweb (real server)', () => {
       `${stack.dicomwebUrl}/studies/${series.studyInstanceUid}/series?includefield=00201209`,
     );
     expect(seriesList).toHaveLength(1);
-    expect(seriesList[0]!['0020000E']?.Value).toEqual([series.seriesInstanceUid]);
-    expect(seriesList[0]!['00080060']?.Value).toEqual(['CT']);
+    expect(seriesList[0]['0020000E']?.Value).toEqual([series.seriesInstanceUid]);
+    expect(seriesList[0]['00080060']?.Value).toEqual(['CT']);
     // NumberOfSeriesRelatedInstances
-    expect(seriesList[0]!['00201209']?.Value).toEqual([series.instances.length]);
+    expect(seriesList[0]['00201209']?.Value).toEqual([series.instances.length]);
   });
 
   it('retrieves every instance with WADO-RS, byte for byte as stored', async () => {

@@ -19,6 +19,11 @@ export async function assertReachable(name: string, url: string): Promise<void> 
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
   } catch (error) {
-    throw new Error(`${name} is not reachable at ${url} (${String(error)}); start the stack with \`npm run stack:up\``);
+    throw new Error(
+      `${name} is not reachable at ${url} (${String(error)}); start the stack with \`npm run stack:up\``,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -2,4 +2,4 @@ import 'reflect-metadata';
 import { loadConfigFromEnvironment } from '@app/config';
 
 const config = loadConfigFromEnvironment();
-console.log(JSON.stringify({ msg: 'config loaded', brokers: config.kafka.brokers }));
+process.stdout.write(`${JSON.stringify({ msg: 'config loaded', brokers: config.kafka.brokers })}\n`);

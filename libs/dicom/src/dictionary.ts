@@ -7,7 +7,6 @@ export type VR =
   | 'AE' | 'AS' | 'AT' | 'CS' | 'DA' | 'DS' | 'DT' | 'FD' | 'FL' | 'IS' | 'LO' | 'LT' | 'OB' | 'OD' | 'OF'
   | 'OL' | 'OV' | 'OW' | 'PN' | 'SH' | 'SL' | 'SQ' | 'SS' | 'ST' | 'SV' | 'TM' | 'UC' | 'UI' | 'UL' | 'UN'
   | 'UR' | 'US' | 'UT' | 'UV';
-  | 'UV';
 
 export interface DictionaryEntry {
   tag: number;

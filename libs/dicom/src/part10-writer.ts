@@ -131,7 +131,7 @@ export function encodeDataset(dataset: Dataset): Buffer {
       const value = isExplicit(raw) ? raw.value : raw;
       return { tag: entry.tag, vr, value };
     })
-    .sort((a, b) => a.tag - b.tag);
+    .toSorted((a, b) => a.tag - b.tag);
   const chunks: Buffer[] = [];
   for (const { tag, vr, value } of elements) {
     const bytes = encodeValue(vr, value);

@@ -95,7 +95,7 @@ export function syntheticCtSeries(options: SyntheticCtOptions = {}): SyntheticCt
 
   const instances = Array.from({ length: slices }, (_, index): SyntheticInstance => {
     const offset = index * sliceSpacing * direction;
-    const position = origin.map((o, axis) => o + offset * normal[axis]!) as Vec3;
+    const position = origin.map((o, axis) => o + offset * normal[axis]) as Vec3;
     const hu = phantomSlice(rows, columns, slices > 1 ? index / (slices - 1) : 0.5);
     const stored = Uint16Array.from(hu, (value) => value - RESCALE_INTERCEPT);
     const sopInstanceUid = newUid();

@@ -19,7 +19,7 @@ export function newUid(): string {
 export function deterministicUid(...parts: string[]): string {
   const digest = createHash('sha256').update(parts.join('\u0000')).digest();
   // Set the RFC 9562 version (8, custom) and variant bits, as for any UUID.
-  digest[6] = (digest[6]! & 0x0f) | 0x80;
-  digest[8] = (digest[8]! & 0x3f) | 0x80;
+  digest[6] = (digest[6] & 0x0f) | 0x80;
+  digest[8] = (digest[8] & 0x3f) | 0x80;
   return uuidHexToUid(digest.subarray(0, 16).toString('hex'));
 }
