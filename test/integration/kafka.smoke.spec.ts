@@ -118,7 +118,7 @@ describe('Nest Kafka transport (real server)', () => {
 
   afterAll(async () => {
     await producer.disconnect();
-    await app.close();
+    await app?.close();
   });
 
   it('delivers a StudyAvailable to an @EventPattern handler', async () => {

@@ -1,0 +1,187 @@
+# shellcheck shell=bash
+# Kafka service for stack.sh: one real Apache Kafka 4.x broker in KRaft mode
+# (broker and controller in one JVM) on 127.0.0.1, run from Maven Central jars.
+# Sourced by stack.sh, which provides CACHE_DIR, REPO_ROOT, STACK_LOGS, log, die
+# and stack_spawn. Everything generated lives under $CACHE_DIR/kafka:
+#   libs/          runtime jars copied by Maven (+ .pom.sha256 stamp)
+#   probe/         compiled readiness probe (+ .stamp)
+#   data/          log.dirs; wiped and reformatted on every fresh launch
+#   server.properties, cluster.id   written by launch; mvn.log from the last copy
+# Env: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093),
+#      STACK_KAFKA_JAVA (java binary; default $JAVA_HOME/bin/java, else java on PATH).
+
+# Private names (_kafka_*): KAFKA_HOME/KAFKA_OPTS are often set for real installs.
+_kafka_port=${STACK_KAFKA_PORT:-19092}
+_kafka_cport=${STACK_KAFKA_CONTROLLER_PORT:-19093}
+_kafka_src="$REPO_ROOT/tools/kafka"
+# Absolute even if TRIAGE_CACHE_DIR is relative: log.dirs and -cp must not depend on cwd.
+_kafka_dir="$(cd "$CACHE_DIR" && pwd)/kafka"
+# Read by stack.sh's wait_ready through an indirect reference.
+# shellcheck disable=SC2034
+KAFKA_READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-90}
+
+_kafka_java() {
+  if [[ -n ${STACK_KAFKA_JAVA:-} ]]; then echo "$STACK_KAFKA_JAVA"
+  # Test -n first: with JAVA_HOME unset, "/bin/java" would exist and match.
+  elif [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then echo "$JAVA_HOME/bin/java"
+  else echo java; fi
+}
+
+# Kafka 4 brokers need Java 17+; fail early with a clear message instead of an
+# UnsupportedClassVersionError buried in the log.
+_kafka_check_java() {
+  local java ver major
+  java=$(_kafka_java)
+  ver=$("$java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}') ||
+    die "kafka: cannot run '$java' (set STACK_KAFKA_JAVA or JAVA_HOME)"
+  major=${ver#1.}; major=${major%%.*}
+  if ! [[ $major =~ ^[0-9]+$ ]] || ((major < 17)); then
+    die "kafka: needs Java 17+, '$java' is '${ver:-unknown}'"
+  fi
+}
+
+# javac beside the chosen java (a JDK), else the first on PATH.
+_kafka_javac() {
+  local java real
+  java=$(command -v "$(_kafka_java)") || return 1
+  real=$(readlink -f "$java")
+  if [[ -x ${real%/java}/javac ]]; then echo "${real%/java}/javac"
+  else command -v javac; fi
+}
+
+# One jar path from libs/ by artifact prefix, e.g. `_kafka_jar kafka-clients`.
+_kafka_jar() {
+  local f
+  for f in "$_kafka_dir/libs/$1"-[0-9]*.jar; do [[ -f $f ]] && { echo "$f"; return 0; }; done
+  die "kafka: $1 jar missing from $_kafka_dir/libs"
+}
+
+# Succeeds when something accepts TCP connections on 127.0.0.1:$1 (bash only, no JVM).
+_kafka_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Copies the jar closure of tools/kafka/pom.xml, only when the pom changed since
+# the last copy. Copies into a fresh folder: copy-dependencies never deletes jars,
+# and two Kafka versions on one classpath would break in odd ways.
+_kafka_prepare_libs() {
+  local libs="$_kafka_dir/libs" want
+  want=$(sha256sum "$_kafka_src/pom.xml" | cut -d' ' -f1)
+  [[ -f $libs/.pom.sha256 && $(<"$libs/.pom.sha256") == "$want" ]] && return 0
+  # Swapping jars under a running JVM ends in NoClassDefFoundError at some later point.
+  if stack_pid kafka >/dev/null; then die "kafka: tools/kafka/pom.xml changed; run 'stack.sh down kafka' first"; fi
+  command -v mvn >/dev/null || die "kafka: mvn not found (needed once to fetch jars)"
+  log "kafka: copying broker jars from Maven (pom changed or first run)"
+  rm -rf "$libs.tmp"
+  # Output goes to a file: even with -q -B, Maven 3.8 prints stray ANSI resets.
+  mvn -q -B -f "$_kafka_src/pom.xml" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$libs.tmp" >"$_kafka_dir/mvn.log" 2>&1 ||
+    { tail -n 30 "$_kafka_dir/mvn.log" >&2; die "kafka: Maven could not copy the broker jars (log: $_kafka_dir/mvn.log)"; }
+  echo "$want" >"$libs.tmp/.pom.sha256"  # written last: a partial copy is never trusted
+  rm -rf "$libs"
+  mv "$libs.tmp" "$libs"
+}
+
+# Compiles the readiness probe once; recompiles when its source or the jars change.
+_kafka_prepare_probe() {
+  local out="$_kafka_dir/probe" want javac cp
+  want=$(cat "$_kafka_src/KafkaReady.java" "$_kafka_dir/libs/.pom.sha256" | sha256sum | cut -d' ' -f1)
+  [[ -f $out/.stamp && $(<"$out/.stamp") == "$want" ]] && return 0
+  javac=$(_kafka_javac) || die "kafka: javac not found; the readiness probe needs a JDK"
+  cp="$(_kafka_jar kafka-clients)"
+  rm -rf "$out"; mkdir -p "$out"
+  "$javac" --release 17 -nowarn -d "$out" -cp "$cp" "$_kafka_src/KafkaReady.java" ||
+    die "kafka: could not compile the readiness probe"
+  echo "$want" >"$out/.stamp"
+}
+
+svc_kafka_prepare() {
+  mkdir -p "$_kafka_dir"
+  _kafka_check_java
+  _kafka_prepare_libs
+  _kafka_prepare_probe
+}
+
+# Single node, replication factor 1 everywhere; small internal topics and no
+# initial rebalance delay so that the first consumer-group join is quick.
+_kafka_write_properties() {
+  cat >"$_kafka_dir/server.properties" <<EOF
+# Generated by scripts/stack/services/kafka.sh on each launch; edit that file instead.
+process.roles=broker,controller
+node.id=1
+# Static quorum: a plain "format" is enough (no --standalone, no bootstrap.servers).
+controller.quorum.voters=1@127.0.0.1:$_kafka_cport
+listeners=PLAINTEXT://127.0.0.1:$_kafka_port,CONTROLLER://127.0.0.1:$_kafka_cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$_kafka_port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$_kafka_dir/data
+auto.create.topics.enable=true
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+share.coordinator.state.topic.num.partitions=1
+group.initial.rebalance.delay.ms=0
+# The cleaner's default 128 MiB dedupe buffer is carved out of our 512 MiB heap.
+log.cleaner.dedupe.buffer.size=16777216
+# Fewer threads than the defaults (3 network, 8 io): this is a 2-core test box.
+num.network.threads=2
+num.io.threads=4
+EOF
+}
+
+# Fresh state on every launch: wipe data, new cluster id, format, start.
+svc_kafka_launch() {
+  local java cid logfile="$STACK_LOGS/kafka.log"
+  java=$(_kafka_java)
+  # Our pid file says nothing runs; anything on these ports is someone else's.
+  local p; for p in "$_kafka_port" "$_kafka_cport"; do
+    ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT/STACK_KAFKA_CONTROLLER_PORT)"
+  done
+  rm -rf "${_kafka_dir:?}/data"
+  mkdir -p "$_kafka_dir/data"
+  _kafka_write_properties
+  # 16 random bytes as base64url is exactly what StorageTool random-uuid prints,
+  # minus one JVM start. A leading '-' would read as an option, so draw again.
+  cid=-
+  while [[ $cid == -* ]]; do cid=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '='); done
+  echo "$cid" >"$_kafka_dir/cluster.id"
+  # StorageTool is a Scala object in kafka_2.13 (not org.apache.kafka.tools); short-lived, so C1 only.
+  echo "=== $(date -Is) formatting $_kafka_dir/data (cluster $cid)" >>"$logfile"
+  "$java" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$_kafka_src/log4j2.properties" \
+    -cp "$_kafka_dir/libs/*" kafka.tools.StorageTool \
+    format -t "$cid" -c "$_kafka_dir/server.properties" >>"$logfile" 2>&1 ||
+    { tail -n 20 "$logfile" >&2; die "kafka: storage format failed (log: $logfile)"; }
+  # JVM flags follow Kafka's kafka-server-start.sh, with a test-sized heap.
+  stack_spawn kafka "$java" -Xms256m -Xmx512m \
+    -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
+    -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$_kafka_src/log4j2.properties" \
+    -cp "$_kafka_dir/libs/*" kafka.Kafka "$_kafka_dir/server.properties"
+}
+
+# Real readiness: a DescribeCluster round trip against our cluster id. The bash
+# port check first keeps polling cheap while the broker is still booting.
+svc_kafka_ready() {
+  _kafka_port_open "$_kafka_port" || return 1
+  [[ -f $_kafka_dir/probe/KafkaReady.class && -f $_kafka_dir/cluster.id ]] || return 1
+  local cp
+  cp="$_kafka_dir/probe:$(_kafka_jar kafka-clients):$(_kafka_jar slf4j-api)"
+  # Short-lived JVM: C1 only, serial GC; naming the NOP provider avoids the
+  # "no SLF4J providers" warning without putting log4j on this classpath.
+  "$(_kafka_java)" -Xmx64m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dslf4j.provider=org.slf4j.helpers.NOP_FallbackServiceProvider \
+    -cp "$cp" KafkaReady "127.0.0.1:$_kafka_port" "$(<"$_kafka_dir/cluster.id")"
+}
+
+svc_kafka_env() {
+  echo "KAFKA_BROKERS=127.0.0.1:$_kafka_port"
+}
