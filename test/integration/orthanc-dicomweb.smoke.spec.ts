@@ -8,7 +8,12 @@ describe('Orthanc DICOMweb (real server)', () => {
   const series = syntheticCtSeries({ slices: 12 });
 
   beforeAll(async () => {
-    await assertReachable('Orthanc', `${stack.orthancUrl}/system`);
+    await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
+  });
+
+  it('refuses requests without credentials', async () => {
+    const response = await fetch(`${stack.dicomwebUrl}/studies`);
+    expect(response.status).toBe(401);
   });
 
   it('stores a synthetic CT series with STOW-RS', async () => {

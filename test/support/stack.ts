@@ -1,22 +1,36 @@
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
 /**
- * Where the local test stack listens. The defaults match scripts/stack; the same
- * STACK_* variables move both. Integration tests fail fast, with the command to
- * run, when a server is not up.
+ * Where the local test stack listens and how to log in, as `scripts/stack/stack.sh env`
+ * prints it (the one source of truth). Variables already set in the environment win,
+ * so the same tests can run against other servers.
  */
-const env = (name: string, fallback: string) => process.env[name] || fallback;
+const script = fileURLToPath(new URL('../../scripts/stack/stack.sh', import.meta.url));
+const printed = Object.fromEntries(
+  execFileSync('bash', [script, 'env'], { encoding: 'utf8' })
+    .split('\n')
+    .filter((line) => line.includes('='))
+    .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+) as Record<string, string>;
+const env = (name: string) => process.env[name] || printed[name] || '';
 
 export const stack = {
-  kafkaBrokers: env('KAFKA_BROKERS', `127.0.0.1:${env('STACK_KAFKA_PORT', '19092')}`).split(','),
-  orthancUrl: env('ORTHANC_URL', `http://127.0.0.1:${env('STACK_ORTHANC_PORT', '18042')}`),
-  get dicomwebUrl() {
-    return `${this.orthancUrl}/dicom-web`;
+  kafkaBrokers: env('KAFKA_BROKERS').split(','),
+  orthancUrl: env('ORTHANC_URL'),
+  dicomwebUrl: env('DICOMWEB_BASE_URL'),
+  orthancUsername: env('ORTHANC_USERNAME'),
+  orthancPassword: env('ORTHANC_PASSWORD'),
+  fhirBaseUrl: env('FHIR_BASE_URL'),
+  /** The Authorization header for the archive. */
+  get orthancAuthorization(): string {
+    return `Basic ${Buffer.from(`${this.orthancUsername}:${this.orthancPassword}`).toString('base64')}`;
   },
-  fhirBaseUrl: env('FHIR_BASE_URL', `http://127.0.0.1:${env('STACK_FHIR_PORT', '18080')}/fhir`),
 };
 
-export async function assertReachable(name: string, url: string): Promise<void> {
+export async function assertReachable(name: string, url: string, headers: Record<string, string> = {}): Promise<void> {
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+    const response = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
   } catch (error) {
     throw new Error(

@@ -49,6 +49,8 @@ const ENTRIES: Record<string, [number, VR]> = {
   ReferencedSeriesSequence: [0x00081115, 'SQ'],
   ReferencedSOPClassUID: [0x00081150, 'UI'],
   ReferencedSOPInstanceUID: [0x00081155, 'UI'],
+  DerivationDescription: [0x00082111, 'ST'],
+  FrameType: [0x00089007, 'CS'],
   // Patient
   PatientName: [0x00100010, 'PN'],
   PatientID: [0x00100020, 'LO'],
@@ -59,10 +61,13 @@ const ENTRIES: Record<string, [number, VR]> = {
   SliceThickness: [0x00180050, 'DS'],
   KVP: [0x00180060, 'DS'],
   SpacingBetweenSlices: [0x00180088, 'DS'],
+  DataCollectionDiameter: [0x00180090, 'DS'],
+  ReconstructionDiameter: [0x00181100, 'DS'],
   SoftwareVersions: [0x00181020, 'LO'],
   GantryDetectorTilt: [0x00181120, 'DS'],
   ConvolutionKernel: [0x00181210, 'SH'],
   PatientPosition: [0x00185100, 'CS'],
+  CTImageFrameTypeSequence: [0x00189329, 'SQ'],
   StudyInstanceUID: [0x0020000d, 'UI'],
   SeriesInstanceUID: [0x0020000e, 'UI'],
   StudyID: [0x00200010, 'SH'],
@@ -74,9 +79,12 @@ const ENTRIES: Record<string, [number, VR]> = {
   FrameOfReferenceUID: [0x00200052, 'UI'],
   PositionReferenceIndicator: [0x00201040, 'LO'],
   SliceLocation: [0x00201041, 'DS'],
+  PlanePositionSequence: [0x00209113, 'SQ'],
+  PlaneOrientationSequence: [0x00209116, 'SQ'],
   // Image pixel
   SamplesPerPixel: [0x00280002, 'US'],
   PhotometricInterpretation: [0x00280004, 'CS'],
+  PlanarConfiguration: [0x00280006, 'US'],
   NumberOfFrames: [0x00280008, 'IS'],
   Rows: [0x00280010, 'US'],
   Columns: [0x00280011, 'US'],
@@ -90,6 +98,12 @@ const ENTRIES: Record<string, [number, VR]> = {
   RescaleIntercept: [0x00281052, 'DS'],
   RescaleSlope: [0x00281053, 'DS'],
   RescaleType: [0x00281054, 'LO'],
+  PixelMeasuresSequence: [0x00289110, 'SQ'],
+  PixelValueTransformationSequence: [0x00289145, 'SQ'],
+  SharedFunctionalGroupsSequence: [0x52009229, 'SQ'],
+  PerFrameFunctionalGroupsSequence: [0x52009230, 'SQ'],
+  ExtendedOffsetTable: [0x7fe00001, 'OV'],
+  ExtendedOffsetTableLengths: [0x7fe00002, 'OV'],
   PixelData: [0x7fe00010, 'OW'],
 };
 
@@ -97,8 +111,16 @@ const BY_KEYWORD = new Map<string, DictionaryEntry>(
   Object.entries(ENTRIES).map(([keyword, [tag, vr]]) => [keyword, { tag, vr }]),
 );
 
+const VR_BY_TAG = new Map<number, VR>(Object.values(ENTRIES).map(([tag, vr]) => [tag, vr]));
+
 export function lookupKeyword(keyword: string): DictionaryEntry {
   const entry = BY_KEYWORD.get(keyword);
   if (!entry) throw new Error(`DICOM keyword not in the project's dictionary: ${keyword}`);
   return entry;
+}
+
+/** The VR of a tag for Implicit VR files; tags we never read come back as UN (raw bytes). */
+export function vrOfTag(tag: number): VR {
+  if ((tag & 0xffff) === 0 && tag >>> 16 !== 0xfffe) return 'UL'; // group lengths
+  return VR_BY_TAG.get(tag) ?? 'UN';
 }

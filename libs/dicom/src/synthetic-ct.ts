@@ -1,4 +1,5 @@
 import { writePart10, type Dataset } from './part10-writer.js';
+import { sliceNormal, type Vec3 } from './geometry.js';
 import { newUid } from './uid.js';
 
 /**
@@ -8,8 +9,6 @@ import { newUid } from './uid.js';
  */
 
 export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
-
-type Vec3 = [number, number, number];
 
 export interface SyntheticCtOptions {
   rows?: number;
@@ -30,6 +29,12 @@ export interface SyntheticCtOptions {
   frameOfReferenceUid?: string;
   patientId?: string;
   seriesDescription?: string;
+  /** Sideways drift of each slice, mm per slice along the rows and columns: a tilted (sheared) stack. */
+  shearMmPerSlice?: [number, number];
+  /** Indices of slices to leave out, to make a gap. */
+  omitSlices?: number[];
+  /** Overrides of single attributes (e.g. Modality, ImageType, ConvolutionKernel, SliceThickness). */
+  attributes?: Dataset;
 }
 
 export interface SyntheticInstance {
@@ -55,10 +60,6 @@ const AIR_HU = -1000;
 const BODY_HU = 40;
 const LUNG_HU = -850;
 const RESCALE_INTERCEPT = -1024;
-
-function cross(a: Vec3, b: Vec3): Vec3 {
-  return [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]];
-}
 
 /** The phantom at one slice; `t` runs 0..1 through the stack, lungs largest in the middle. */
 function phantomSlice(rows: number, columns: number, t: number): Int16Array {
@@ -88,14 +89,20 @@ export function syntheticCtSeries(options: SyntheticCtOptions = {}): SyntheticCt
   const orientation = options.orientation ?? [1, 0, 0, 0, 1, 0];
   const origin = options.origin ?? [-24, -24, -100];
   const direction = options.sliceDirection ?? -1;
-  const normal = cross(orientation.slice(0, 3) as Vec3, orientation.slice(3, 6) as Vec3);
+  const normal = sliceNormal(orientation);
   const studyInstanceUid = options.studyInstanceUid ?? newUid();
   const seriesInstanceUid = options.seriesInstanceUid ?? newUid();
   const frameOfReferenceUid = options.frameOfReferenceUid ?? newUid();
 
-  const instances = Array.from({ length: slices }, (_, index): SyntheticInstance => {
+  const shear = options.shearMmPerSlice ?? [0, 0];
+  const omitted = new Set(options.omitSlices ?? []);
+  const indices = Array.from({ length: slices }, (_, index) => index).filter((index) => !omitted.has(index));
+  const instances = indices.map((index): SyntheticInstance => {
     const offset = index * sliceSpacing * direction;
-    const position = origin.map((o, axis) => o + offset * normal[axis]) as Vec3;
+    const position = origin.map(
+      (o, axis) =>
+        o + offset * normal[axis] + index * (shear[0] * orientation[axis] + shear[1] * orientation[3 + axis]),
+    ) as Vec3;
     const hu = phantomSlice(rows, columns, slices > 1 ? index / (slices - 1) : 0.5);
     const stored = Uint16Array.from(hu, (value) => value - RESCALE_INTERCEPT);
     const sopInstanceUid = newUid();
@@ -151,6 +158,7 @@ export function syntheticCtSeries(options: SyntheticCtOptions = {}): SyntheticCt
       RescaleSlope: 1,
       RescaleType: 'HU',
       PixelData: stored,
+      ...options.attributes,
     };
     return {
       sopInstanceUid,
