@@ -23,6 +23,7 @@ describe('Orthanc DICOMweb (real server)', () => {
       headers: {
         'Content-Type': contentType,
         Accept: 'application/dicom+json',
+        Authorization: stack.orthancAuthorization,
       },
       body,
     });
@@ -52,6 +53,7 @@ describe('Orthanc DICOMweb (real server)', () => {
       {
         headers: {
           Accept: 'multipart/related; type="application/dicom"; transfer-syntax=*',
+          Authorization: stack.orthancAuthorization,
         },
       },
     );
@@ -68,7 +70,7 @@ describe('Orthanc DICOMweb (real server)', () => {
 
 async function fetchJson(url: string): Promise<Record<string, { Value?: unknown[] }>[]> {
   const response = await fetch(url, {
-    headers: { Accept: 'application/dicom+json' },
+    headers: { Accept: 'application/dicom+json', Authorization: stack.orthancAuthorization },
   });
   expect(response.status).toBe(200);
   return (await response.json()) as Record<string, { Value?: unknown[] }>[];

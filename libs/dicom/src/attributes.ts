@@ -48,8 +48,7 @@ export class JsonAttributes implements DicomAttributes {
   strings(keyword: string): string[] {
     return this.values(keyword).map((value) => {
       // Person names come as {Alphabetic, Ideographic, Phonetic}.
-      if (value !== null && typeof value === 'object')
-        return String((value as { Alphabetic?: string }).Alphabetic ?? '');
+      if (value !== null && typeof value === 'object') return (value as { Alphabetic?: string }).Alphabetic ?? '';
       return String(value);
     });
   }

@@ -1,6 +1,12 @@
-import { CorruptInstanceError, pixelFragments, TransferSyntax, type Part10File } from './part10-reader.js';
+import { CorruptInstanceError, pixelFragments, type Part10File } from './part10-reader.js';
+import { TransferSyntax } from './pixel/transfer-syntax.js';
 
-const NATIVE_SYNTAXES = new Set<string>(Object.values(TransferSyntax));
+const NATIVE_SYNTAXES = new Set<string>([
+  TransferSyntax.ImplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRLittleEndian,
+  TransferSyntax.DeflatedExplicitVRLittleEndian,
+  TransferSyntax.ExplicitVRBigEndian,
+]);
 
 /** Start-of-codestream markers: a fragment opening with one starts a new frame. */
 function startsCodestream(fragment: Uint8Array): boolean {
@@ -10,7 +16,7 @@ function startsCodestream(fragment: Uint8Array): boolean {
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {
-  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
 }
 
 function readOffsets(table: Uint8Array, size: 4 | 8): number[] {
@@ -30,7 +36,7 @@ function framesByOffsets(fragments: Uint8Array[], offsets: number[]): Uint8Array
   }
   return offsets.map((offset, frame) => {
     const end = offsets[frame + 1] ?? Infinity;
-    const parts = fragments.filter((_, i) => starts[i]! >= offset && starts[i]! < end);
+    const parts = fragments.filter((_, i) => starts[i] >= offset && starts[i] < end);
     if (parts.length === 0) throw new CorruptInstanceError(`offset table points frame ${frame + 1} at no fragment`);
     return concat(parts);
   });

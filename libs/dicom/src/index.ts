@@ -1,5 +1,11 @@
+export { JsonAttributes, jsonKey, tagOf } from './attributes.js';
+export type { DicomAttributes } from './attributes.js';
 export { lookupKeyword } from './dictionary.js';
 export type { VR } from './dictionary.js';
+export { frameBytes } from './frames.js';
+export type { Vec3 } from './geometry.js';
+export { CorruptInstanceError, readPart10 } from './part10-reader.js';
+export type { Part10Dataset, Part10File, ReadOptions } from './part10-reader.js';
 export {
   encodeDataset,
   EXPLICIT_VR_LITTLE_ENDIAN,
@@ -8,6 +14,28 @@ export {
   writePart10,
 } from './part10-writer.js';
 export type { Dataset, ElementValue, ExplicitValue } from './part10-writer.js';
-export { CT_IMAGE_STORAGE, syntheticCtSeries } from './synthetic-ct.js';
+export * from './pixel/index.js';
+export { DEFAULT_SELECTION_RULES, NoUsableSeriesError, orientationOf, selectSeries } from './series/select-series.js';
+export type {
+  RejectedSeries,
+  SelectedSeries,
+  SeriesCandidate,
+  SeriesSelection,
+  SeriesSelectionRules,
+} from './series/select-series.js';
+export { SopClass } from './sop-classes.js';
+export { phantomStudy } from './phantom-study.js';
+export { syntheticEnhancedCt } from './synthetic-enhanced-ct.js';
+export { syntheticCtSeries } from './synthetic-ct.js';
 export type { SyntheticCtOptions, SyntheticCtSeries, SyntheticInstance } from './synthetic-ct.js';
 export { deterministicUid, newUid } from './uid.js';
+export { DEFAULT_SANITY_RULES, ImplausibleVolumeError, VolumeBuilder } from './volume/ct-volume.js';
+export type { CtVolume, VolumeSanityRules } from './volume/ct-volume.js';
+export { DEFAULT_TOLERANCES, InvalidGeometryError, planVolume } from './volume/plan-volume.js';
+export type {
+  GeometryTolerances,
+  PlannedSlice,
+  SliceSource,
+  VolumeGeometry,
+  VolumePlan,
+} from './volume/plan-volume.js';

@@ -2,19 +2,13 @@ import { inflateRawSync } from 'node:zlib';
 import { PermanentError } from '@app/errors';
 import { tagOf, type DicomAttributes } from './attributes.js';
 import { vrOfTag, type VR } from './dictionary.js';
+import { TransferSyntax } from './pixel/transfer-syntax.js';
 
 /**
  * A DICOM Part 10 reader: Implicit and Explicit VR Little Endian, Explicit Big
  * Endian, Deflated, and encapsulated pixel data. Values stay views into the
  * input buffer until asked for; pixel data is never copied here.
  */
-
-export const TransferSyntax = {
-  ImplicitLittle: '1.2.840.10008.1.2',
-  ExplicitLittle: '1.2.840.10008.1.2.1',
-  Deflated: '1.2.840.10008.1.2.1.99',
-  ExplicitBig: '1.2.840.10008.1.2.2',
-} as const;
 
 /** The file cannot be parsed as DICOM. Permanent: re-reading the same bytes cannot help. */
 export class CorruptInstanceError extends PermanentError {
@@ -175,10 +169,17 @@ export interface Part10File {
 }
 
 function syntaxOf(uid: string): Syntax {
-  if (uid === TransferSyntax.ImplicitLittle) return { explicit: false, little: true };
-  if (uid === TransferSyntax.ExplicitBig) return { explicit: true, little: false };
+  if (uid === TransferSyntax.ImplicitVRLittleEndian) return { explicit: false, little: true };
+  if (uid === TransferSyntax.ExplicitVRBigEndian) return { explicit: true, little: false };
   // Every other (compressed) syntax encodes the dataset as Explicit VR Little Endian.
   return { explicit: true, little: true };
+}
+
+function peekTag(cursor: Cursor): number {
+  const start = cursor.offset;
+  const tag = cursor.tag();
+  cursor.offset = start;
+  return tag;
 }
 
 function readElementHeader(cursor: Cursor): { tag: number; vr: VR; length: number } {
@@ -188,7 +189,7 @@ function readElementHeader(cursor: Cursor): { tag: number; vr: VR; length: numbe
   }
   if (!cursor.syntax.explicit) return { tag, vr: vrOfTag(tag), length: cursor.uint32() };
   cursor.need(2, `the VR of ${tagText(tag)}`);
-  const vr = String.fromCharCode(cursor.bytes[cursor.offset]!, cursor.bytes[cursor.offset + 1]!) as VR;
+  const vr = String.fromCharCode(cursor.bytes[cursor.offset], cursor.bytes[cursor.offset + 1]) as VR;
   cursor.offset += 2;
   if (!/^[A-Z]{2}$/.test(vr)) throw new CorruptInstanceError(`element ${tagText(tag)} has an invalid VR`);
   if (LONG_LENGTH_VRS.has(vr)) {
@@ -227,10 +228,11 @@ function readFragments(cursor: Cursor): Uint8Array[] {
   }
 }
 
-function readDataset(cursor: Cursor, end: number): Part10Dataset {
+function readDataset(cursor: Cursor, end: number, untilPixelData = false): Part10Dataset {
   const elements = new Map<number, Element>();
   const stop = Math.min(end, cursor.bytes.length);
   while (cursor.offset < stop) {
+    if (untilPixelData && peekTag(cursor) >= PIXEL_DATA) break;
     const { tag, vr, length } = readElementHeader(cursor);
     if (tag === ITEM_DELIMITATION) break;
     if (tag === PIXEL_DATA && length === UNDEFINED_LENGTH) {
@@ -245,18 +247,32 @@ function readDataset(cursor: Cursor, end: number): Part10Dataset {
   return new Part10Dataset(elements, cursor.syntax.little);
 }
 
+export interface ReadOptions {
+  /** Stop before the pixel data: enough for the header, given only the start of a file. */
+  untilPixelData?: boolean;
+}
+
 /**
  * Parses a Part 10 file. Files without the 128-byte preamble and "DICM" are read
  * as a bare Implicit VR Little Endian dataset, as old archives still send them.
  */
-export function readPart10(bytes: Uint8Array): Part10File {
+export function readPart10(bytes: Uint8Array, options: ReadOptions = {}): Part10File {
+  const untilPixelData = options.untilPixelData ?? false;
   const hasPreamble = bytes.length >= 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM';
   if (!hasPreamble) {
-    const dataset = readDataset(new Cursor(bytes, syntaxOf(TransferSyntax.ImplicitLittle)), bytes.length);
+    const dataset = readDataset(
+      new Cursor(bytes, syntaxOf(TransferSyntax.ImplicitVRLittleEndian)),
+      bytes.length,
+      untilPixelData,
+    );
     if (!dataset.has('SOPClassUID') && !dataset.has('SOPInstanceUID')) {
       throw new CorruptInstanceError('not a DICOM file: no "DICM" prefix and no SOP Class/Instance UID');
     }
-    return { transferSyntaxUid: TransferSyntax.ImplicitLittle, meta: new Part10Dataset(new Map(), true), dataset };
+    return {
+      transferSyntaxUid: TransferSyntax.ImplicitVRLittleEndian,
+      meta: new Part10Dataset(new Map(), true),
+      dataset,
+    };
   }
   // The file meta group is always Explicit VR Little Endian; read while the group is 0002.
   const metaCursor = new Cursor(bytes, { explicit: true, little: true }, 132);
@@ -272,14 +288,14 @@ export function readPart10(bytes: Uint8Array): Part10File {
   const transferSyntaxUid = meta.string('TransferSyntaxUID');
   if (!transferSyntaxUid) throw new CorruptInstanceError('the file meta information has no Transfer Syntax UID');
   let body = bytes.subarray(metaCursor.offset);
-  if (transferSyntaxUid === TransferSyntax.Deflated) {
+  if (transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian) {
     try {
       body = inflateRawSync(body);
     } catch (error) {
       throw new CorruptInstanceError('the deflated dataset cannot be inflated', { cause: error });
     }
   }
-  const dataset = readDataset(new Cursor(body, syntaxOf(transferSyntaxUid)), body.length);
+  const dataset = readDataset(new Cursor(body, syntaxOf(transferSyntaxUid)), body.length, untilPixelData);
   return { transferSyntaxUid, meta, dataset };
 }
 

@@ -1,5 +1,6 @@
 import { writePart10, type Dataset } from './part10-writer.js';
 import { sliceNormal, type Vec3 } from './geometry.js';
+import { SopClass } from './sop-classes.js';
 import { newUid } from './uid.js';
 
 /**
@@ -7,8 +8,6 @@ import { newUid } from './uid.js';
  * in any geometry, for tests and demonstrations. Pixel values follow real
  * scanners: unsigned 12-bit stored values with RescaleIntercept -1024.
  */
-
-export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
 
 export interface SyntheticCtOptions {
   rows?: number;
@@ -109,7 +108,7 @@ export function syntheticCtSeries(options: SyntheticCtOptions = {}): SyntheticCt
     const dataset: Dataset = {
       SpecificCharacterSet: 'ISO_IR 100',
       ImageType: ['ORIGINAL', 'PRIMARY', 'AXIAL'],
-      SOPClassUID: CT_IMAGE_STORAGE,
+      SOPClassUID: SopClass.CtImage,
       SOPInstanceUID: sopInstanceUid,
       StudyDate: '20261127',
       SeriesDate: '20261127',

@@ -1,8 +1,7 @@
 import { writePart10 } from './part10-writer.js';
 import { syntheticCtSeries, type SyntheticCtOptions, type SyntheticCtSeries } from './synthetic-ct.js';
+import { SopClass } from './sop-classes.js';
 import { newUid } from './uid.js';
-
-export const ENHANCED_CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2.1';
 
 /**
  * The same phantom as syntheticCtSeries, as ONE multi-frame Enhanced CT instance
@@ -16,7 +15,7 @@ export function syntheticEnhancedCt(options: SyntheticCtOptions & { frameOrder?:
 } {
   const series = syntheticCtSeries(options);
   const order = options.frameOrder ?? series.instances.map((_, i) => i);
-  const slices = order.map((i) => series.instances[i]!);
+  const slices = order.map((i) => series.instances[i]);
   const pixels = new Uint16Array(slices.length * series.rows * series.columns);
   slices.forEach((slice, f) =>
     pixels.set(
@@ -26,7 +25,7 @@ export function syntheticEnhancedCt(options: SyntheticCtOptions & { frameOrder?:
   );
   const sopInstanceUid = newUid();
   const instance = writePart10({
-    SOPClassUID: ENHANCED_CT_IMAGE_STORAGE,
+    SOPClassUID: SopClass.EnhancedCtImage,
     SOPInstanceUID: sopInstanceUid,
     ImageType: ['ORIGINAL', 'PRIMARY', 'VOLUME', 'NONE'],
     Modality: 'CT',

@@ -49,7 +49,7 @@ describe('selectSeries', () => {
     const selection = selectSeries([veryThin, oneMm]);
     expect(selection.selected.seriesInstanceUid).toBe(oneMm.seriesInstanceUid);
     expect(selection.selected.reason).toMatch(/best of 2 usable series: kernel LUNG \(lung\), 1 mm, 30 slices/);
-    expect(selection.rejected[0]!.reason).toMatch(/usable, but ranked below/);
+    expect(selection.rejected[0].reason).toMatch(/usable, but ranked below/);
   });
 
   it('throws a permanent NO_USABLE_SERIES error listing every reason', () => {

@@ -1,15 +1,13 @@
 import { PermanentError } from '@app/errors';
 import type { DicomAttributes } from '../attributes.js';
 import { sameOrientation, sliceNormal } from '../geometry.js';
+import { SopClass } from '../sop-classes.js';
 
 /**
  * Picks, from all series of a study, the one axial chest CT the model should see.
  * Every rule that rejects a series gives a one-line reason; among the series that
  * pass, a documented ranking decides (see docs/series-selection.md).
  */
-
-export const CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2';
-export const ENHANCED_CT_IMAGE_STORAGE = '1.2.840.10008.5.1.4.1.1.2.1';
 
 export interface SeriesSelectionRules {
   /** Thicker slices are rejected, mm. */
@@ -124,7 +122,7 @@ function rejectionReason(candidate: SeriesCandidate, rules: SeriesSelectionRules
   const modality = first.string('Modality') ?? '(none)';
   if (modality !== 'CT') return `modality ${modality} is not CT`;
   const sopClasses = new Set(candidate.instances.map((i) => i.string('SOPClassUID') ?? ''));
-  const unsupported = [...sopClasses].filter((uid) => uid !== CT_IMAGE_STORAGE && uid !== ENHANCED_CT_IMAGE_STORAGE);
+  const unsupported = [...sopClasses].filter((uid) => uid !== SopClass.CtImage && uid !== SopClass.EnhancedCtImage);
   if (unsupported.length > 0) return `SOP class ${unsupported.join(', ')} is not (Enhanced) CT Image Storage`;
   for (const instance of candidate.instances) {
     const imageType = imageTypeOf(instance);
@@ -136,8 +134,8 @@ function rejectionReason(candidate: SeriesCandidate, rules: SeriesSelectionRules
   }
   const orientations = candidate.instances.map(orientationOf);
   if (orientations.some((o) => o.length !== 6)) return 'an instance has no ImageOrientationPatient';
-  if (orientations.some((o) => !sameOrientation(o, orientations[0]!))) return 'instances have different orientations';
-  const tilt = (Math.acos(Math.min(1, Math.abs(sliceNormal(orientations[0]!)[2]))) * 180) / Math.PI;
+  if (orientations.some((o) => !sameOrientation(o, orientations[0]))) return 'instances have different orientations';
+  const tilt = (Math.acos(Math.min(1, Math.abs(sliceNormal(orientations[0])[2]))) * 180) / Math.PI;
   if (tilt > rules.maxAxialTiltDegrees) return `not axial: slice normal ${tilt.toFixed(0)}° from the feet–head axis`;
   const sizes = new Set(candidate.instances.map((i) => `${i.number('Rows')}x${i.number('Columns')}`));
   if (sizes.size > 1) return `instances have different matrix sizes (${[...sizes].join(', ')})`;
@@ -151,7 +149,7 @@ function rejectionReason(candidate: SeriesCandidate, rules: SeriesSelectionRules
 }
 
 function assess(candidate: SeriesCandidate): Assessment {
-  const first = candidate.instances[0]!;
+  const first = candidate.instances[0];
   return {
     candidate,
     description: first.string('SeriesDescription') ?? '',
@@ -195,21 +193,21 @@ export function selectSeries(
     rejected.push({
       seriesInstanceUid: other.candidate.seriesInstanceUid,
       description: other.description,
-      reason: `usable, but ranked below ${best!.candidate.seriesInstanceUid} (${describeRank(other, isLung(other))})`,
+      reason: `usable, but ranked below ${best.candidate.seriesInstanceUid} (${describeRank(other, isLung(other))})`,
     });
   }
   const reason =
     usable.length === 1
       ? 'the only usable axial CT series'
-      : `best of ${usable.length} usable series: ${describeRank(best!, isLung(best!))}`;
+      : `best of ${usable.length} usable series: ${describeRank(best, isLung(best))}`;
   return {
     selected: {
-      seriesInstanceUid: best!.candidate.seriesInstanceUid,
-      description: best!.description,
-      sliceCount: best!.frames,
-      sliceThicknessMm: best!.thickness,
-      convolutionKernel: best!.kernel,
-      lungKernel: isLung(best!),
+      seriesInstanceUid: best.candidate.seriesInstanceUid,
+      description: best.description,
+      sliceCount: best.frames,
+      sliceThicknessMm: best.thickness,
+      convolutionKernel: best.kernel,
+      lungKernel: isLung(best),
       reason,
     },
     rejected,

@@ -8,7 +8,7 @@ function instancesOf(options: SyntheticCtOptions, shuffle?: (n: number) => numbe
   const series = syntheticCtSeries({ rows: 8, columns: 8, slices: 10, ...options });
   const parsed = series.instances.map((i) => readPart10(i.bytes).dataset);
   const order = shuffle ? shuffle(parsed.length) : parsed.map((_, i) => i);
-  return { series, instances: order.map((i) => parsed[i]!) };
+  return { series, instances: order.map((i) => parsed[i]) };
 }
 
 const reversed = (n: number) => Array.from({ length: n }, (_, i) => n - 1 - i);
@@ -42,7 +42,7 @@ describe('planVolume', () => {
     expect(plan.geometry.origin[2]).toBe(Math.min(...series.instances.map((i) => i.position[2])));
     // The affine maps voxel (0,0,k) onto slice k's ImagePositionPatient.
     const a = plan.geometry.affine;
-    plan.slices.forEach((slice, k) => expect(a[2 * 4 + 2]! * k + a[2 * 4 + 3]!).toBeCloseTo(slice.position[2], 6));
+    plan.slices.forEach((slice, k) => expect(a[2 * 4 + 2] * k + a[2 * 4 + 3]).toBeCloseTo(slice.position[2], 6));
     // Every slice keeps its source instance, for the SEG's references.
     const byUid = new Map(series.instances.map((i) => [i.sopInstanceUid, i.position[2]]));
     for (const slice of plan.slices) expect(byUid.get(slice.source.sopInstanceUid)).toBe(slice.position[2]);
@@ -66,7 +66,7 @@ describe('planVolume', () => {
 
   it('drops a repeated SOP Instance UID with a warning', () => {
     const { instances } = instancesOf({});
-    const plan = planVolume([...instances, instances[3]!]);
+    const plan = planVolume([...instances, instances[3]]);
     expect(plan.geometry.slices).toBe(10);
     expect(plan.warnings.join()).toMatch(/duplicate SOP Instance UID/);
   });
@@ -74,7 +74,7 @@ describe('planVolume', () => {
   it('fails when two different instances share a position', () => {
     const a = instancesOf({ origin: [0, 0, 0] });
     const b = instancesOf({ origin: [0, 0, 0], seriesInstanceUid: a.series.seriesInstanceUid });
-    expectGeometryError(() => planVolume([...a.instances, b.instances[2]!]), /share the position/);
+    expectGeometryError(() => planVolume([...a.instances, b.instances[2]]), /share the position/);
   });
 
   it('fails on a sheared (tilted) stack and on a declared gantry tilt', () => {
@@ -87,9 +87,9 @@ describe('planVolume', () => {
 
   it('fails on irregular spacing and mixed orientations', () => {
     const { instances } = instancesOf({});
-    const moved = instancesOf({ origin: [-24, -24, -100 - 2 * 3 - 0.7], slices: 1 }).instances[0]!;
+    const moved = instancesOf({ origin: [-24, -24, -100 - 2 * 3 - 0.7], slices: 1 }).instances[0];
     expectGeometryError(() => planVolume([...instances.filter((_, i) => i !== 3), moved]), /irregular|gap/);
-    const tilted = instancesOf({ orientation: [1, 0, 0, 0, 0.96, -0.28], slices: 1, origin: [0, 0, 10] }).instances[0]!;
+    const tilted = instancesOf({ orientation: [1, 0, 0, 0, 0.96, -0.28], slices: 1, origin: [0, 0, 10] }).instances[0];
     expectGeometryError(() => planVolume([...instances, tilted]), /different orientations/);
   });
 
@@ -104,6 +104,6 @@ describe('planVolume', () => {
     expect(plan.slices.map((s) => s.source.frameNumber)).toEqual(
       lowestFirst.map(({ index }) => frameOrder.indexOf(index) + 1),
     );
-    expect(plan.slices[0]!.rescaleIntercept).toBe(-1024);
+    expect(plan.slices[0].rescaleIntercept).toBe(-1024);
   });
 });

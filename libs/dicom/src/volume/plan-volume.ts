@@ -119,7 +119,7 @@ export function planVolume(
 ): VolumePlan {
   const warnings: string[] = [];
   if (instances.length === 0) throw new InvalidGeometryError('the series has no instances');
-  const first = instances[0]!;
+  const first = instances[0];
   const rows = first.number('Rows') ?? 0;
   const columns = first.number('Columns') ?? 0;
 
@@ -149,7 +149,7 @@ export function planVolume(
   }
 
   const frames = unique.flatMap(framesOf);
-  const orientation = frames[0]!.orientation;
+  const orientation = frames[0].orientation;
   if (orientation.length !== 6) throw new InvalidGeometryError('a slice has no ImageOrientationPatient');
   const [rowCosines, columnCosines] = [orientation.slice(0, 3), orientation.slice(3, 6)];
   if (
@@ -166,7 +166,7 @@ export function planVolume(
     if (frame.pixelSpacing.length !== 2 || frame.pixelSpacing.some((s) => !(s > 0))) {
       throw new InvalidGeometryError('a slice has no valid PixelSpacing');
     }
-    if (frame.pixelSpacing.some((s, i) => Math.abs(s - frames[0]!.pixelSpacing[i]!) > 1e-4)) {
+    if (frame.pixelSpacing.some((s, i) => Math.abs(s - frames[0].pixelSpacing[i]) > 1e-4)) {
       throw new InvalidGeometryError('slices have different pixel spacings');
     }
   }
@@ -176,17 +176,17 @@ export function planVolume(
     .toSorted((a, b) => a.distance - b.distance);
   if (sorted.length < 2) throw new InvalidGeometryError('a volume needs at least 2 slices');
 
-  const steps = sorted.slice(1).map((entry, i) => entry.distance - sorted[i]!.distance);
+  const steps = sorted.slice(1).map((entry, i) => entry.distance - sorted[i].distance);
   const duplicate = steps.findIndex((step) => step < tolerances.samePositionMm);
   if (duplicate >= 0) {
     throw new InvalidGeometryError(
-      `two different slices share the position ${mm(sorted[duplicate]!.distance)} along the normal (mixed acquisitions?)`,
+      `two different slices share the position ${mm(sorted[duplicate].distance)} along the normal (mixed acquisitions?)`,
     );
   }
-  const median = steps.toSorted((a, b) => a - b)[Math.floor(steps.length / 2)]!;
+  const median = steps.toSorted((a, b) => a - b)[Math.floor(steps.length / 2)];
   steps.forEach((step, i) => {
     if (Math.abs(step - median) <= tolerances.spacingRelative * median) return;
-    const where = `between ${mm(sorted[i]!.distance)} and ${mm(sorted[i + 1]!.distance)}`;
+    const where = `between ${mm(sorted[i].distance)} and ${mm(sorted[i + 1].distance)}`;
     if (step > median) {
       const missing = Math.round(step / median) - 1;
       throw new InvalidGeometryError(
@@ -197,9 +197,9 @@ export function planVolume(
   });
   // Consecutive positions must move along the normal only; a sideways drift is a tilted (sheared) stack.
   for (let i = 1; i < sorted.length; i++) {
-    const delta = sorted[i]!.frame.position.map((p, axis) => p - sorted[i - 1]!.frame.position[axis]!);
+    const delta = sorted[i].frame.position.map((p, axis) => p - sorted[i - 1].frame.position[axis]);
     const along = dot(delta, normal);
-    const sideways = norm(delta.map((d, axis) => d - along * normal[axis]!));
+    const sideways = norm(delta.map((d, axis) => d - along * normal[axis]));
     if (sideways > tolerances.inPlaneShiftMm) {
       throw new InvalidGeometryError(
         `slices drift ${mm(sideways)} sideways per step (gantry tilt or a sheared stack): not an orthogonal grid`,
@@ -209,16 +209,16 @@ export function planVolume(
 
   const rowDirection = orientation.slice(0, 3) as Vec3;
   const columnDirection = orientation.slice(3, 6) as Vec3;
-  const [rowSpacing, columnSpacing] = frames[0]!.pixelSpacing as [number, number];
+  const [rowSpacing, columnSpacing] = frames[0].pixelSpacing as [number, number];
   const spacing: Vec3 = [columnSpacing, rowSpacing, median];
-  const origin = sorted[0]!.frame.position as Vec3;
+  const origin = sorted[0].frame.position as Vec3;
   const directions: [Vec3, Vec3, Vec3] = [rowDirection, columnDirection, normal];
   const affine = [
     ...[0, 1, 2].flatMap((axis) => [
-      directions[0][axis]! * spacing[0],
-      directions[1][axis]! * spacing[1],
-      directions[2][axis]! * spacing[2],
-      origin[axis]!,
+      directions[0][axis] * spacing[0],
+      directions[1][axis] * spacing[1],
+      directions[2][axis] * spacing[2],
+      origin[axis],
     ]),
     0,
     0,

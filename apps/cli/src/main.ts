@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { stat } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { TriageError } from '@app/errors';
+import { FolderStudySource, ingestStudy, type StudySource } from '@app/ingest';
+import { dicomwebStudySource } from './dicomweb-source.js';
+import { inspectReport } from './inspect-command.js';
+import { writePhantomStudy } from './phantom-command.js';
+
+const USAGE = `usage: triage inspect <folder-or-dicomweb-study-url>
+       triage phantom <folder>
+
+  inspect   choose the study's axial chest CT series, build its volume and print,
+            as JSON, the chosen series and why, the rejected series with reasons,
+            dimensions, spacing, orientation, HU range and transfer syntaxes.
+            A URL has the form <dicomweb-root>/studies/<StudyInstanceUID>;
+            credentials come from DICOMWEB_AUTH and friends (see README).
+  phantom   write the embedded demonstration study (a synthetic chest phantom:
+            a thin lung series, a thick soft-tissue series and a localizer) as
+            DICOM files into <folder>.`;
+
+async function studySource(target: string): Promise<StudySource> {
+  if (/^https?:\/\//.test(target)) {
+    return dicomwebStudySource(target);
+  }
+  const info = await stat(target).catch(() => undefined);
+  if (!info?.isDirectory()) throw new Error(`not a folder or an http(s) study URL: ${target}`);
+  return new FolderStudySource(target);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { help: { type: 'boolean' } },
+  });
+  const [command, target] = positionals;
+  if (values.help || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return values.help ? 0 : 2;
+  }
+  if (command === 'phantom' && target !== undefined) {
+    const written = await writePhantomStudy(target);
+    process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);
+    return 0;
+  }
+  if (command !== 'inspect' || target === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+  const source = await studySource(target);
+  const study = await ingestStudy(source);
+  process.stdout.write(`${JSON.stringify(inspectReport(source.label, study), null, 2)}\n`);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (error: unknown) => {
+    // A typed error carries a code a script can act on; its message holds no patient data.
+    const detail =
+      error instanceof TriageError
+        ? { error: error.code, message: error.message }
+        : { error: 'INTERNAL', message: String(error) };
+    process.stderr.write(`${JSON.stringify(detail)}\n`);
+    process.exitCode = 1;
+  },
+);

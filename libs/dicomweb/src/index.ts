@@ -1,0 +1,24 @@
+/**
+ * DICOMweb client (QIDO-RS, WADO-RS, STOW-RS) on Node's native fetch, with a
+ * streaming multipart/related parser. See docs/dicomweb-client.md.
+ */
+export { authFromConfig, basicAuth, bearerToken, noAuth } from './auth.js';
+export type { AuthProvider, BearerToken, TokenSource } from './auth.js';
+export { createDicomwebClient, isRetryableStatus } from './client.js';
+export type { DicomwebClient, DicomwebClientOptions, RequestOptions, RetrieveOptions, RetryEvent } from './client.js';
+export type { DicomJsonDataset, DicomJsonElement } from './dicom-json.js';
+export { DicomwebHttpError, DicomwebResponseError, DicomwebUnavailableError, isDicomwebError } from './errors.js';
+export type { DicomwebError, DicomwebErrorDetails } from './errors.js';
+export {
+  boundaryOf,
+  buildMultipartRelated,
+  MultipartError,
+  parseMediaType,
+  parseMultipartStream,
+} from './multipart.js';
+export type { BuiltMultipart, MediaType, MultipartInputPart, MultipartPart, ParseOptions } from './multipart.js';
+export type { QidoQuery, QidoValue } from './query.js';
+export { DEFAULT_RETRY } from './retry.js';
+export type { RetryPolicy } from './retry.js';
+export { DUPLICATE_REASONS, readFileMeta } from './stow.js';
+export type { FailedInstance, InstanceIdentity, StoredInstance, StoreResult } from './stow.js';
