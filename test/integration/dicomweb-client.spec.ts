@@ -4,7 +4,7 @@ import {
   createDicomwebClient,
   DicomwebHttpError,
   DicomwebUnavailableError,
-  readFileMeta,
+  identifyInstance,
   type DicomwebClient,
   type RetryEvent,
 } from '@app/dicomweb';
@@ -142,7 +142,7 @@ describe('DICOMweb client against Orthanc', () => {
   it('streams the series back, every instance byte for byte', async () => {
     let count = 0;
     for await (const bytes of dicomweb.retrieveSeries(series.studyInstanceUid, series.seriesInstanceUid)) {
-      const uid = readFileMeta(bytes).sopInstanceUid!;
+      const uid = identifyInstance(bytes).sopInstanceUid!;
       expect(Buffer.from(bytes).equals(bySop.get(uid)!.bytes)).toBe(true);
       count++;
     }
@@ -154,7 +154,7 @@ describe('DICOMweb client against Orthanc', () => {
     for await (const bytes of dicomweb.retrieveSeries(series.studyInstanceUid, series.seriesInstanceUid, {
       transferSyntax: IMPLICIT_VR_LITTLE_ENDIAN,
     })) {
-      syntaxes.add(readFileMeta(bytes).transferSyntaxUid);
+      syntaxes.add(identifyInstance(bytes).transferSyntaxUid);
     }
     expect(syntaxes).toEqual(new Set([IMPLICIT_VR_LITTLE_ENDIAN]));
   });
@@ -294,7 +294,7 @@ describe('streaming a large series', () => {
       let count = 0;
       const started = performance.now();
       for await (const bytes of dicomweb.retrieveSeries(studyUid, seriesUid)) {
-        const uid = readFileMeta(bytes).sopInstanceUid!;
+        const uid = identifyInstance(bytes).sopInstanceUid!;
         expect(createHash('sha256').update(bytes).digest('hex')).toBe(digests.get(uid));
         count++;
         if (forceGc) {

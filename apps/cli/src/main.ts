@@ -7,9 +7,11 @@ import { FolderStudySource, ingestStudy, type StudySource } from '@app/ingest';
 import { dicomwebStudySource } from './dicomweb-source.js';
 import { inspectReport } from './inspect-command.js';
 import { writePhantomStudy } from './phantom-command.js';
+import { storeFolder } from './store-command.js';
 
 const USAGE = `usage: triage inspect <folder-or-dicomweb-study-url>
        triage phantom <folder>
+       triage store <folder>
 
   inspect   choose the study's axial chest CT series, build its volume and print,
             as JSON, the chosen series and why, the rejected series with reasons,
@@ -18,7 +20,9 @@ const USAGE = `usage: triage inspect <folder-or-dicomweb-study-url>
             credentials come from DICOMWEB_AUTH and friends (see README).
   phantom   write the embedded demonstration study (a synthetic chest phantom:
             a thin lung series, a thick soft-tissue series and a localizer) as
-            DICOM files into <folder>.`;
+            DICOM files into <folder>.
+  store     send every DICOM file of <folder> to the archive (STOW-RS to
+            DICOMWEB_BASE_URL) and report what was stored and what failed.`;
 
 async function studySource(target: string): Promise<StudySource> {
   if (/^https?:\/\//.test(target)) {
@@ -44,6 +48,11 @@ async function main(argv: string[]): Promise<number> {
     const written = await writePhantomStudy(target);
     process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);
     return 0;
+  }
+  if (command === 'store' && target !== undefined) {
+    const report = await storeFolder(target);
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.failed.length === 0 ? 0 : 1;
   }
   if (command !== 'inspect' || target === undefined) {
     process.stderr.write(`${USAGE}\n`);

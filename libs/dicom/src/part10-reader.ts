@@ -260,13 +260,15 @@ export function readPart10(bytes: Uint8Array, options: ReadOptions = {}): Part10
   const untilPixelData = options.untilPixelData ?? false;
   const hasPreamble = bytes.length >= 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM';
   if (!hasPreamble) {
-    const dataset = readDataset(
-      new Cursor(bytes, syntaxOf(TransferSyntax.ImplicitVRLittleEndian)),
-      bytes.length,
-      untilPixelData,
-    );
-    if (!dataset.has('SOPClassUID') && !dataset.has('SOPInstanceUID')) {
-      throw new CorruptInstanceError('not a DICOM file: no "DICM" prefix and no SOP Class/Instance UID');
+    let dataset: Part10Dataset | undefined;
+    try {
+      const cursor = new Cursor(bytes, syntaxOf(TransferSyntax.ImplicitVRLittleEndian));
+      dataset = readDataset(cursor, bytes.length, untilPixelData);
+    } catch {
+      // Not even a bare dataset: say what the file is not, rather than where parsing gave up.
+    }
+    if (!dataset || (!dataset.has('SOPClassUID') && !dataset.has('SOPInstanceUID'))) {
+      throw new CorruptInstanceError('not a DICOM file: no "DICM" prefix and no readable dataset with SOP UIDs');
     }
     return {
       transferSyntaxUid: TransferSyntax.ImplicitVRLittleEndian,

@@ -1,3 +1,4 @@
+import { writePart10 } from '@app/dicom';
 import { PermanentError, TransientError } from '@app/errors';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,26 +151,11 @@ function streamParts(
   })();
 }
 
-/** A minimal Part 10 file: preamble, DICM and the two UIDs of the File Meta Information. */
-function metaElement(elementNumber: number, value: string): Buffer {
-  const text = Buffer.from(value.length % 2 ? `${value}\0` : value, 'latin1');
-  const header = Buffer.alloc(8);
-  header.writeUInt16LE(0x0002, 0);
-  header.writeUInt16LE(elementNumber, 2);
-  header.write('UI', 4, 'latin1');
-  header.writeUInt16LE(text.length, 6);
-  return Buffer.concat([header, text]);
+/** A minimal Part 10 file of our own writer: just the SOP UIDs. */
+function part10(sopInstanceUid: string): Buffer {
+  return writePart10({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.2', SOPInstanceUID: sopInstanceUid });
 }
 
-function part10(sopInstanceUid: string): Buffer {
-  return Buffer.concat([
-    Buffer.alloc(128),
-    Buffer.from('DICM'),
-    metaElement(0x0002, '1.2.840.10008.5.1.4.1.1.2'),
-    metaElement(0x0003, sopInstanceUid),
-    Buffer.from('dataset would follow'),
-  ]);
-}
 function referenced(uid: string) {
   return {
     '00081150': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.2'] },

@@ -16,7 +16,7 @@ import {
 } from './multipart.js';
 import { encodeQidoQuery, redact, safeUrl, type QidoQuery } from './query.js';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, sleep, validateRetryPolicy, type RetryPolicy } from './retry.js';
-import { describeReason, interpretStoreResponse, isStoreResponse, readFileMeta, type StoreResult } from './stow.js';
+import { describeReason, interpretStoreResponse, isStoreResponse, identifyInstance, type StoreResult } from './stow.js';
 
 /**
  * A DICOMweb client (QIDO-RS, WADO-RS, STOW-RS) on Node's fetch. Every request
@@ -396,7 +396,7 @@ class FetchDicomwebClient implements DicomwebClient {
   async store(instances: readonly Uint8Array[], studyUid?: string, options: RequestOptions = {}): Promise<StoreResult> {
     if (instances.length === 0) throw new RangeError('store() needs at least one instance');
     const path = studyUid === undefined ? '/studies' : `/studies/${uid(studyUid, 'StudyInstanceUID')}`;
-    const identities = instances.map(readFileMeta);
+    const identities = instances.map(identifyInstance);
     const { body, contentType } = buildMultipartRelated(instances, { type: 'application/dicom' });
     const details = { method: 'POST', url: safeUrl(this.url(path)) };
     return this.execute(

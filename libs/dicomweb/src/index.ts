@@ -20,5 +20,5 @@ export type { BuiltMultipart, MediaType, MultipartInputPart, MultipartPart, Pars
 export type { QidoQuery, QidoValue } from './query.js';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
-export { DUPLICATE_REASONS, readFileMeta } from './stow.js';
+export { DUPLICATE_REASONS, identifyInstance } from './stow.js';
 export type { FailedInstance, InstanceIdentity, StoredInstance, StoreResult } from './stow.js';

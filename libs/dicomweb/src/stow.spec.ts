@@ -1,21 +1,38 @@
-import { syntheticCtSeries } from '@app/dicom';
+import { encodeDataset, syntheticCtSeries } from '@app/dicom';
 import { describe, expect, it } from 'vitest';
-import { interpretStoreResponse, readFileMeta } from './stow.js';
+import { interpretStoreResponse, identifyInstance } from './stow.js';
 
-describe('readFileMeta', () => {
+describe('identifyInstance', () => {
   it('reads the SOP UIDs and transfer syntax of a Part 10 file', () => {
     const series = syntheticCtSeries({ slices: 1, rows: 4, columns: 4 });
     const instance = series.instances[0];
-    expect(readFileMeta(instance.bytes)).toEqual({
+    expect(identifyInstance(instance.bytes)).toEqual({
       sopInstanceUid: instance.sopInstanceUid,
       sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
       transferSyntaxUid: '1.2.840.10008.1.2.1',
     });
   });
 
+  it('falls back to the dataset when the File Meta Information lacks the SOP UIDs', () => {
+    // As in the real sample data: group 0002 holds only the transfer syntax.
+    const meta = encodeDataset({ TransferSyntaxUID: '1.2.840.10008.1.2.1' });
+    const bytes = Buffer.concat([
+      Buffer.alloc(128),
+      Buffer.from('DICM'),
+      encodeDataset({ FileMetaInformationGroupLength: meta.length }),
+      meta,
+      encodeDataset({ SOPClassUID: '1.2.840.10008.5.1.4.1.1.2', SOPInstanceUID: '1.2.3.4', Modality: 'CT' }),
+    ]);
+    expect(identifyInstance(bytes)).toEqual({
+      sopInstanceUid: '1.2.3.4',
+      sopClassUid: '1.2.840.10008.5.1.4.1.1.2',
+      transferSyntaxUid: '1.2.840.10008.1.2.1',
+    });
+  });
+
   it('returns nothing for bytes that are not Part 10', () => {
-    expect(readFileMeta(Buffer.from('hello'))).toEqual({});
-    expect(readFileMeta(Buffer.alloc(300))).toEqual({});
+    expect(identifyInstance(Buffer.from('hello'))).toEqual({});
+    expect(identifyInstance(Buffer.alloc(300))).toEqual({});
   });
 });
 

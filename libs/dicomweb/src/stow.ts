@@ -1,8 +1,9 @@
+import { readPart10 } from '@app/dicom';
 import { firstNumber, firstString, items, TAG, type DicomJsonDataset } from './dicom-json.js';
 
 /**
- * STOW-RS: what each instance is (from its File Meta Information, so that the
- * server's answer can be matched to what we sent) and how to read the answer
+ * STOW-RS: what each instance is (so that the server's answer can be matched to
+ * what we sent) and how to read the answer
  * (PS3.18 10.5.3: ReferencedSOPSequence, FailedSOPSequence).
  */
 
@@ -38,48 +39,29 @@ export interface StoreResult {
   ok: boolean;
 }
 
-/** Identity of one instance to store, from its File Meta Information. */
+/** Identity of one instance to store. */
 export interface InstanceIdentity {
   sopInstanceUid?: string;
   sopClassUid?: string;
   transferSyntaxUid?: string;
 }
 
-const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
-
-/** Reads group 0002 of a Part 10 file; {} when the bytes are not Part 10. */
-export function readFileMeta(bytes: Uint8Array): InstanceIdentity {
-  if (bytes.length < 132 || Buffer.from(bytes.buffer, bytes.byteOffset + 128, 4).toString('latin1') !== 'DICM') {
+/**
+ * What an instance is, for matching the server's answer to what was sent: the File
+ * Meta Information, else the dataset's own SOP UIDs (real archives hold files whose
+ * meta lacks MediaStorageSOPInstanceUID). {} when the bytes are not DICOM.
+ */
+export function identifyInstance(bytes: Uint8Array): InstanceIdentity {
+  try {
+    const { meta, dataset, transferSyntaxUid } = readPart10(bytes, { untilPixelData: true });
+    return {
+      sopInstanceUid: meta.string('MediaStorageSOPInstanceUID') || dataset.string('SOPInstanceUID'),
+      sopClassUid: meta.string('MediaStorageSOPClassUID') || dataset.string('SOPClassUID'),
+      transferSyntaxUid,
+    };
+  } catch {
     return {};
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const text = (start: number, length: number) =>
-    Buffer.from(bytes.buffer, bytes.byteOffset + start, length)
-      .toString('latin1')
-      .replace(/[\0 ]+$/, '');
-  const identity: InstanceIdentity = {};
-  let offset = 132;
-  while (offset + 8 <= bytes.length && view.getUint16(offset, true) === 0x0002) {
-    const element = view.getUint16(offset + 2, true);
-    const vr = String.fromCharCode(bytes[offset + 4], bytes[offset + 5]);
-    let length: number;
-    let header: number;
-    if (LONG_VRS.has(vr)) {
-      if (offset + 12 > bytes.length) break;
-      length = view.getUint32(offset + 8, true);
-      header = 12;
-    } else {
-      length = view.getUint16(offset + 6, true);
-      header = 8;
-    }
-    if (length === 0xffffffff || offset + header + length > bytes.length) break;
-    const start = offset + header;
-    if (element === 0x0002) identity.sopClassUid = text(start, length);
-    else if (element === 0x0003) identity.sopInstanceUid = text(start, length);
-    else if (element === 0x0010) identity.transferSyntaxUid = text(start, length);
-    offset = start + length;
-  }
-  return identity;
 }
 
 /** Failure and warning reasons of PS3.18 Table I.2-3 / PS3.4 B.2.3, and Azure's extensions. */

@@ -69,7 +69,8 @@ export class VolumeBuilder {
   private readonly indexByKey = new Map<string, number>();
   private readonly filled: Uint8Array;
   private readonly transferSyntaxes = new Set<string>();
-  private clamped = 0;
+  /** Values beyond Int16 are clamped when stored; their true extremes still count in the sanity check. */
+  private beyondInt16 = { min: Infinity, max: -Infinity };
 
   constructor(private readonly plan: VolumePlan) {
     const { columns, rows, slices } = plan.geometry;
@@ -106,8 +107,13 @@ export class VolumeBuilder {
       } else {
         for (let p = 0; p < target.length; p++) {
           const value = stored[p] * slope + intercept;
-          if (value > 32767 || value < -32768) this.clamped++;
-          target[p] = value > 32767 ? 32767 : value < -32768 ? -32768 : value;
+          if (value > 32767 || value < -32768) {
+            this.beyondInt16.min = Math.min(this.beyondInt16.min, value);
+            this.beyondInt16.max = Math.max(this.beyondInt16.max, value);
+            target[p] = value > 0 ? 32767 : -32768;
+          } else {
+            target[p] = value;
+          }
         }
       }
       this.filled[k] = 1;
@@ -129,6 +135,8 @@ export class VolumeBuilder {
       if (value < rules.airBelowHu) air = true;
       else if (value > rules.tissueAboveHu) tissue = true;
     }
+    min = Math.min(min, this.beyondInt16.min);
+    max = Math.max(max, this.beyondInt16.max);
     const range = `HU ${min} … ${max}`;
     if (min === max)
       throw new ImplausibleVolumeError(`the volume is constant (${range}): decoding failed or the series is blank`);
@@ -142,15 +150,13 @@ export class VolumeBuilder {
         `${range} lacks ${air ? 'soft tissue' : 'air'}: not a chest CT, or a decoder failure`,
       );
     }
-    const warnings = [...this.plan.warnings];
-    if (this.clamped > 0) warnings.push(`${this.clamped} voxels outside the 16-bit HU range were clamped`);
     return {
       geometry: this.plan.geometry,
       hu: this.hu,
       slices: this.plan.slices,
       huRange: { min, max },
       transferSyntaxes: [...this.transferSyntaxes],
-      warnings,
+      warnings: [...this.plan.warnings],
     };
   }
 }
