@@ -37,7 +37,7 @@ describe('ingest over DICOMweb (real Orthanc)', () => {
     const study = phantomStudy();
     await storeAll(study.series.flatMap((s) => s.instances.map((i) => i.bytes)));
     const ingested = await ingestStudy(new DicomwebStudySource(client, study.studyInstanceUid));
-    expect(ingested.selection.selected.seriesInstanceUid).toBe(study.series[0]!.seriesInstanceUid);
+    expect(ingested.selection.selected.seriesInstanceUid).toBe(study.series[0].seriesInstanceUid);
     const reasons = ingested.selection.rejected.map((r) => r.reason);
     expect(reasons).toHaveLength(2);
     expect(reasons).toContain('image type ORIGINAL\\PRIMARY\\LOCALIZER contains LOCALIZER');
@@ -46,7 +46,7 @@ describe('ingest over DICOMweb (real Orthanc)', () => {
     );
     expect(ingested.volume.geometry.slices).toBe(120);
     // The volume equals the generated phantom, slice for slice (sorted feet to head).
-    const expected = study.series[0]!.instances.toSorted((a, b) => a.position[2] - b.position[2]);
+    const expected = study.series[0].instances.toSorted((a, b) => a.position[2] - b.position[2]);
     const sliceSize = 192 * 192;
     expected.forEach((instance, k) =>
       expect(ingested.volume.hu.subarray(k * sliceSize, (k + 1) * sliceSize)).toEqual(instance.hu),

@@ -27,7 +27,7 @@ describe('ingest of a series in every lossless transfer syntax (encoded by DCMTK
   const series = syntheticCtSeries({ rows: 40, columns: 48, slices: 16, sliceDirection: 1 });
   const expected = series.instances.toSorted((a, b) => a.position[2] - b.position[2]);
 
-  it.each(RECIPES)('%s', async (name, uid, tool, args) => {
+  it.each(RECIPES)('%s', async (_name, uid, tool, args) => {
     const folder = join(work, uid);
     execFileSync('mkdir', ['-p', folder]);
     for (const instance of series.instances) {
@@ -36,7 +36,7 @@ describe('ingest of a series in every lossless transfer syntax (encoded by DCMTK
       execFileSync(tool, [...args, source, join(folder, `${instance.instanceNumber}.dcm`)]);
     }
     const { volume } = await ingestStudy(new FolderStudySource(folder));
-    expect(volume.transferSyntaxes, name).toEqual([uid]);
+    expect(volume.transferSyntaxes).toEqual([uid]);
     const sliceSize = 40 * 48;
     expected.forEach((instance, k) =>
       expect(volume.hu.subarray(k * sliceSize, (k + 1) * sliceSize)).toEqual(instance.hu),

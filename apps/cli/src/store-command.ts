@@ -29,7 +29,7 @@ export async function storeFolder(folder: string) {
     const result = await client.store(await Promise.all(batch.map((file) => readFile(file))));
     stored += result.stored.length;
     for (const failure of result.failed) {
-      failed.push({ file: failure.index === undefined ? '?' : batch[failure.index]!, reason: failure.description });
+      failed.push({ file: failure.index === undefined ? '?' : batch[failure.index], reason: failure.description });
     }
   }
   return { archive: client.baseUrl, files: files.length, stored, failed };
