@@ -45,4 +45,15 @@ describe('auth providers', () => {
     });
     expect(await authFromConfig({ kind: 'bearer', token: 't0k' }).headers()).toEqual({ Authorization: 'Bearer t0k' });
   });
+
+  it('refetches a token when it is about to expire', async () => {
+    let clock = 1_000_000;
+    let issued = 0;
+    const auth = bearerToken(() => ({ token: `t${++issued}`, expiresAt: clock + 60_000 }), { now: () => clock });
+    expect(await auth.headers()).toEqual({ Authorization: 'Bearer t1' });
+    clock += 20_000;
+    expect(await auth.headers()).toEqual({ Authorization: 'Bearer t1' });
+    clock += 15_000; // within the 30 s margin
+    expect(await auth.headers()).toEqual({ Authorization: 'Bearer t2' });
+  });
 });

@@ -4,11 +4,12 @@
  */
 export { authFromConfig, basicAuth, bearerToken, noAuth } from './auth.js';
 export type { AuthProvider, BearerToken, TokenSource } from './auth.js';
-export { createDicomwebClient, isRetryableStatus } from './client.js';
-export type { DicomwebClient, DicomwebClientOptions, RequestOptions, RetrieveOptions, RetryEvent } from './client.js';
+export { createDicomwebClient } from './client.js';
+export type { DicomwebClient, RequestOptions, RetrieveOptions } from './client.js';
 export type { DicomJsonDataset, DicomJsonElement } from './dicom-json.js';
 export { DicomwebHttpError, DicomwebResponseError, DicomwebUnavailableError, isDicomwebError } from './errors.js';
 export type { DicomwebError, DicomwebErrorDetails } from './errors.js';
+export { isRetryableStatus } from './failures.js';
 export {
   boundaryOf,
   buildMultipartRelated,
@@ -22,3 +23,4 @@ export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
 export { DUPLICATE_REASONS, identifyInstance } from './stow.js';
 export type { FailedInstance, InstanceIdentity, StoredInstance, StoreResult } from './stow.js';
+export type { DicomwebClientOptions, RetryEvent } from './transport.js';
