@@ -17,13 +17,10 @@ npx prettier --check . >/dev/null || { npx prettier --check . || true; die "form
 npm run --silent lint
 npm run --silent typecheck
 npx buf lint
-# The generated event code must match proto/: regenerate into a scratch copy and compare.
-generated=libs/messaging/src/generated
-scratch=$(mktemp -d)
-cp -r "$generated" "$scratch/before"
+# The generated event code must match proto/: regenerate and compare with what is committed.
 npx buf generate
-diff -r "$scratch/before" "$generated" >/dev/null || die "libs/messaging/src/generated is stale: run npm run proto:generate and commit"
-rm -rf "$scratch"
+git diff --quiet -- libs/messaging/src/generated ||
+  die "libs/messaging/src/generated is stale: run npm run proto:generate and commit"
 
 step build
 npm run --silent build

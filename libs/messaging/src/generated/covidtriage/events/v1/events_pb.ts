@@ -8,11 +8,7 @@
 // @generated from file covidtriage/events/v1/events.proto (package covidtriage.events.v1, syntax proto3)
 /* eslint-disable */
 
-import type {
-  GenEnum,
-  GenFile,
-  GenMessage,
-} from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
@@ -21,12 +17,8 @@ import type { Message } from "@bufbuild/protobuf";
 /**
  * Describes the file covidtriage/events/v1/events.proto.
  */
-export const file_covidtriage_events_v1_events: GenFile =
-  /*@__PURE__*/
-  fileDesc(
-    "CiJjb3ZpZHRyaWFnZS9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVjb3ZpZHRyaWFnZS5ldmVudHMudjEiuAEKDlN0dWR5QXZhaWxhYmxlEhAKCGV2ZW50X2lkGAEgASgJEhoKEnN0dWR5X2luc3RhbmNlX3VpZBgCIAEoCRIZChFkaWNvbXdlYl9iYXNlX3VybBgDIAEoCRIOCgZzb3VyY2UYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFHNlcmllc19pbnN0YW5jZV91aWRzGAYgAygJIicKCE1vZGVsUmVmEgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiXgoORGljb21PYmplY3RSZWYSGwoTc2VyaWVzX2luc3RhbmNlX3VpZBgBIAEoCRIYChBzb3BfaW5zdGFuY2VfdWlkGAIgASgJEhUKDXNvcF9jbGFzc191aWQYAyABKAkibQoPTHVuZ01lYXN1cmVtZW50Eg4KBnJlZ2lvbhgBIAEoCRIWCg5sdW5nX3ZvbHVtZV9tbBgCIAEoARIYChBsZXNpb25fdm9sdW1lX21sGAMgASgBEhgKEHBlcmNlbnRfYWZmZWN0ZWQYBCABKAEisgQKD1RyaWFnZUNvbXBsZXRlZBIQCghldmVudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIaChJzdHVkeV9pbnN0YW5jZV91aWQYAyABKAkSGwoTc2VyaWVzX2luc3RhbmNlX3VpZBgEIAEoCRIuCgVtb2RlbBgFIAEoCzIfLmNvdmlkdHJpYWdlLmV2ZW50cy52MS5Nb2RlbFJlZhIZChFjb3ZpZF9wcm9iYWJpbGl0eRgGIAEoARIYChBzZXZlcml0eV9wZXJjZW50GAcgASgBEjUKBWx1bmdzGAggAygLMiYuY292aWR0cmlhZ2UuZXZlbnRzLnYxLkx1bmdNZWFzdXJlbWVudBI3Cghwcmlvcml0eRgJIAEoDjIlLmNvdmlkdHJpYWdlLmV2ZW50cy52MS5UcmlhZ2VQcmlvcml0eRI7CgxzZWdtZW50YXRpb24YCiABKAsyJS5jb3ZpZHRyaWFnZS5ldmVudHMudjEuRGljb21PYmplY3RSZWYSQAoRc3RydWN0dXJlZF9yZXBvcnQYCyABKAsyJS5jb3ZpZHRyaWFnZS5ldmVudHMudjEuRGljb21PYmplY3RSZWYSGQoRZGlhZ25vc3RpY19yZXBvcnQYDCABKAkSLwoLb2NjdXJyZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFG5vdF9mb3JfY2xpbmljYWxfdXNlGA4gASgIIj0KDlJlamVjdGVkU2VyaWVzEhsKE3Nlcmllc19pbnN0YW5jZV91aWQYASABKAkSDgoGcmVhc29uGAIgASgJIp4CCgxUcmlhZ2VGYWlsZWQSEAoIZXZlbnRfaWQYASABKAkSFgoOY29ycmVsYXRpb25faWQYAiABKAkSGgoSc3R1ZHlfaW5zdGFuY2VfdWlkGAMgASgJEjQKBnJlYXNvbhgEIAEoDjIkLmNvdmlkdHJpYWdlLmV2ZW50cy52MS5GYWlsdXJlUmVhc29uEg8KB21lc3NhZ2UYBSABKAkSEAoIYXR0ZW1wdHMYBiABKAUSPgoPcmVqZWN0ZWRfc2VyaWVzGAcgAygLMiUuY292aWR0cmlhZ2UuZXZlbnRzLnYxLlJlamVjdGVkU2VyaWVzEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqIAQoOVHJpYWdlUHJpb3JpdHkSHwobVFJJQUdFX1BSSU9SSVRZX1VOU1BFQ0lGSUVEEAASGwoXVFJJQUdFX1BSSU9SSVRZX1JPVVRJTkUQARIcChhUUklBR0VfUFJJT1JJVFlfRUxFVkFURUQQAhIaChZUUklBR0VfUFJJT1JJVFlfVVJHRU5UEAMqzAIKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5GQUlMVVJFX1JFQVNPTl9NQUxGT1JNRURfRVZFTlQQARIiCh5GQUlMVVJFX1JFQVNPTl9TVFVEWV9OT1RfRk9VTkQQAhIjCh9GQUlMVVJFX1JFQVNPTl9OT19VU0FCTEVfU0VSSUVTEAMSIwofRkFJTFVSRV9SRUFTT05fQ09SUlVQVF9JTlNUQU5DRRAEEiMKH0ZBSUxVUkVfUkVBU09OX0lOVkFMSURfR0VPTUVUUlkQBRIhCh1GQUlMVVJFX1JFQVNPTl9OT19MVU5HU19GT1VORBAGEiQKIEZBSUxVUkVfUkVBU09OX1JFVFJJRVNfRVhIQVVTVEVEEAcSGwoXRkFJTFVSRV9SRUFTT05fSU5URVJOQUwQCGIGcHJvdG8z",
-    [file_google_protobuf_timestamp],
-  );
+export const file_covidtriage_events_v1_events: GenFile = /*@__PURE__*/
+  fileDesc("CiJjb3ZpZHRyaWFnZS9ldmVudHMvdjEvZXZlbnRzLnByb3RvEhVjb3ZpZHRyaWFnZS5ldmVudHMudjEiuAEKDlN0dWR5QXZhaWxhYmxlEhAKCGV2ZW50X2lkGAEgASgJEhoKEnN0dWR5X2luc3RhbmNlX3VpZBgCIAEoCRIZChFkaWNvbXdlYl9iYXNlX3VybBgDIAEoCRIOCgZzb3VyY2UYBCABKAkSLwoLb2NjdXJyZWRfYXQYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFHNlcmllc19pbnN0YW5jZV91aWRzGAYgAygJIicKCE1vZGVsUmVmEgoKAmlkGAEgASgJEg8KB3ZlcnNpb24YAiABKAkiXgoORGljb21PYmplY3RSZWYSGwoTc2VyaWVzX2luc3RhbmNlX3VpZBgBIAEoCRIYChBzb3BfaW5zdGFuY2VfdWlkGAIgASgJEhUKDXNvcF9jbGFzc191aWQYAyABKAkibQoPTHVuZ01lYXN1cmVtZW50Eg4KBnJlZ2lvbhgBIAEoCRIWCg5sdW5nX3ZvbHVtZV9tbBgCIAEoARIYChBsZXNpb25fdm9sdW1lX21sGAMgASgBEhgKEHBlcmNlbnRfYWZmZWN0ZWQYBCABKAEisgQKD1RyaWFnZUNvbXBsZXRlZBIQCghldmVudF9pZBgBIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgCIAEoCRIaChJzdHVkeV9pbnN0YW5jZV91aWQYAyABKAkSGwoTc2VyaWVzX2luc3RhbmNlX3VpZBgEIAEoCRIuCgVtb2RlbBgFIAEoCzIfLmNvdmlkdHJpYWdlLmV2ZW50cy52MS5Nb2RlbFJlZhIZChFjb3ZpZF9wcm9iYWJpbGl0eRgGIAEoARIYChBzZXZlcml0eV9wZXJjZW50GAcgASgBEjUKBWx1bmdzGAggAygLMiYuY292aWR0cmlhZ2UuZXZlbnRzLnYxLkx1bmdNZWFzdXJlbWVudBI3Cghwcmlvcml0eRgJIAEoDjIlLmNvdmlkdHJpYWdlLmV2ZW50cy52MS5UcmlhZ2VQcmlvcml0eRI7CgxzZWdtZW50YXRpb24YCiABKAsyJS5jb3ZpZHRyaWFnZS5ldmVudHMudjEuRGljb21PYmplY3RSZWYSQAoRc3RydWN0dXJlZF9yZXBvcnQYCyABKAsyJS5jb3ZpZHRyaWFnZS5ldmVudHMudjEuRGljb21PYmplY3RSZWYSGQoRZGlhZ25vc3RpY19yZXBvcnQYDCABKAkSLwoLb2NjdXJyZWRfYXQYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhwKFG5vdF9mb3JfY2xpbmljYWxfdXNlGA4gASgIIj0KDlJlamVjdGVkU2VyaWVzEhsKE3Nlcmllc19pbnN0YW5jZV91aWQYASABKAkSDgoGcmVhc29uGAIgASgJIp4CCgxUcmlhZ2VGYWlsZWQSEAoIZXZlbnRfaWQYASABKAkSFgoOY29ycmVsYXRpb25faWQYAiABKAkSGgoSc3R1ZHlfaW5zdGFuY2VfdWlkGAMgASgJEjQKBnJlYXNvbhgEIAEoDjIkLmNvdmlkdHJpYWdlLmV2ZW50cy52MS5GYWlsdXJlUmVhc29uEg8KB21lc3NhZ2UYBSABKAkSEAoIYXR0ZW1wdHMYBiABKAUSPgoPcmVqZWN0ZWRfc2VyaWVzGAcgAygLMiUuY292aWR0cmlhZ2UuZXZlbnRzLnYxLlJlamVjdGVkU2VyaWVzEi8KC29jY3VycmVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCqIAQoOVHJpYWdlUHJpb3JpdHkSHwobVFJJQUdFX1BSSU9SSVRZX1VOU1BFQ0lGSUVEEAASGwoXVFJJQUdFX1BSSU9SSVRZX1JPVVRJTkUQARIcChhUUklBR0VfUFJJT1JJVFlfRUxFVkFURUQQAhIaChZUUklBR0VfUFJJT1JJVFlfVVJHRU5UEAMqzAIKDUZhaWx1cmVSZWFzb24SHgoaRkFJTFVSRV9SRUFTT05fVU5TUEVDSUZJRUQQABIiCh5GQUlMVVJFX1JFQVNPTl9NQUxGT1JNRURfRVZFTlQQARIiCh5GQUlMVVJFX1JFQVNPTl9TVFVEWV9OT1RfRk9VTkQQAhIjCh9GQUlMVVJFX1JFQVNPTl9OT19VU0FCTEVfU0VSSUVTEAMSIwofRkFJTFVSRV9SRUFTT05fQ09SUlVQVF9JTlNUQU5DRRAEEiMKH0ZBSUxVUkVfUkVBU09OX0lOVkFMSURfR0VPTUVUUlkQBRIhCh1GQUlMVVJFX1JFQVNPTl9OT19MVU5HU19GT1VORBAGEiQKIEZBSUxVUkVfUkVBU09OX1JFVFJJRVNfRVhIQVVTVEVEEAcSGwoXRkFJTFVSRV9SRUFTT05fSU5URVJOQUwQCGIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * A study whose CT images are stored in an archive and ready to triage.
@@ -85,8 +77,7 @@ export type StudyAvailable = Message<"covidtriage.events.v1.StudyAvailable"> & {
  * Describes the message covidtriage.events.v1.StudyAvailable.
  * Use `create(StudyAvailableSchema)` to create a new message.
  */
-export const StudyAvailableSchema: GenMessage<StudyAvailable> =
-  /*@__PURE__*/
+export const StudyAvailableSchema: GenMessage<StudyAvailable> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 0);
 
 /**
@@ -110,8 +101,7 @@ export type ModelRef = Message<"covidtriage.events.v1.ModelRef"> & {
  * Describes the message covidtriage.events.v1.ModelRef.
  * Use `create(ModelRefSchema)` to create a new message.
  */
-export const ModelRefSchema: GenMessage<ModelRef> =
-  /*@__PURE__*/
+export const ModelRefSchema: GenMessage<ModelRef> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 1);
 
 /**
@@ -140,8 +130,7 @@ export type DicomObjectRef = Message<"covidtriage.events.v1.DicomObjectRef"> & {
  * Describes the message covidtriage.events.v1.DicomObjectRef.
  * Use `create(DicomObjectRefSchema)` to create a new message.
  */
-export const DicomObjectRefSchema: GenMessage<DicomObjectRef> =
-  /*@__PURE__*/
+export const DicomObjectRefSchema: GenMessage<DicomObjectRef> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 2);
 
 /**
@@ -149,39 +138,37 @@ export const DicomObjectRefSchema: GenMessage<DicomObjectRef> =
  *
  * @generated from message covidtriage.events.v1.LungMeasurement
  */
-export type LungMeasurement =
-  Message<"covidtriage.events.v1.LungMeasurement"> & {
-    /**
-     * "left", "right" or "both".
-     *
-     * @generated from field: string region = 1;
-     */
-    region: string;
+export type LungMeasurement = Message<"covidtriage.events.v1.LungMeasurement"> & {
+  /**
+   * "left", "right" or "both".
+   *
+   * @generated from field: string region = 1;
+   */
+  region: string;
 
-    /**
-     * @generated from field: double lung_volume_ml = 2;
-     */
-    lungVolumeMl: number;
+  /**
+   * @generated from field: double lung_volume_ml = 2;
+   */
+  lungVolumeMl: number;
 
-    /**
-     * @generated from field: double lesion_volume_ml = 3;
-     */
-    lesionVolumeMl: number;
+  /**
+   * @generated from field: double lesion_volume_ml = 3;
+   */
+  lesionVolumeMl: number;
 
-    /**
-     * Lesion volume divided by lung volume, in percent (0 to 100).
-     *
-     * @generated from field: double percent_affected = 4;
-     */
-    percentAffected: number;
-  };
+  /**
+   * Lesion volume divided by lung volume, in percent (0 to 100).
+   *
+   * @generated from field: double percent_affected = 4;
+   */
+  percentAffected: number;
+};
 
 /**
  * Describes the message covidtriage.events.v1.LungMeasurement.
  * Use `create(LungMeasurementSchema)` to create a new message.
  */
-export const LungMeasurementSchema: GenMessage<LungMeasurement> =
-  /*@__PURE__*/
+export const LungMeasurementSchema: GenMessage<LungMeasurement> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 3);
 
 /**
@@ -189,97 +176,95 @@ export const LungMeasurementSchema: GenMessage<LungMeasurement> =
  *
  * @generated from message covidtriage.events.v1.TriageCompleted
  */
-export type TriageCompleted =
-  Message<"covidtriage.events.v1.TriageCompleted"> & {
-    /**
-     * @generated from field: string event_id = 1;
-     */
-    eventId: string;
+export type TriageCompleted = Message<"covidtriage.events.v1.TriageCompleted"> & {
+  /**
+   * @generated from field: string event_id = 1;
+   */
+  eventId: string;
 
-    /**
-     * event_id of the StudyAvailable this answers.
-     *
-     * @generated from field: string correlation_id = 2;
-     */
-    correlationId: string;
+  /**
+   * event_id of the StudyAvailable this answers.
+   *
+   * @generated from field: string correlation_id = 2;
+   */
+  correlationId: string;
 
-    /**
-     * @generated from field: string study_instance_uid = 3;
-     */
-    studyInstanceUid: string;
+  /**
+   * @generated from field: string study_instance_uid = 3;
+   */
+  studyInstanceUid: string;
 
-    /**
-     * The CT series the model analysed.
-     *
-     * @generated from field: string series_instance_uid = 4;
-     */
-    seriesInstanceUid: string;
+  /**
+   * The CT series the model analysed.
+   *
+   * @generated from field: string series_instance_uid = 4;
+   */
+  seriesInstanceUid: string;
 
-    /**
-     * @generated from field: covidtriage.events.v1.ModelRef model = 5;
-     */
-    model?: ModelRef | undefined;
+  /**
+   * @generated from field: covidtriage.events.v1.ModelRef model = 5;
+   */
+  model?: ModelRef | undefined;
 
-    /**
-     * Study-level probability of COVID-19 from the classification head (0 to 1).
-     *
-     * @generated from field: double covid_probability = 6;
-     */
-    covidProbability: number;
+  /**
+   * Study-level probability of COVID-19 from the classification head (0 to 1).
+   *
+   * @generated from field: double covid_probability = 6;
+   */
+  covidProbability: number;
 
-    /**
-     * The paper's severity: lesion fraction of the more affected lung, in percent.
-     *
-     * @generated from field: double severity_percent = 7;
-     */
-    severityPercent: number;
+  /**
+   * The paper's severity: lesion fraction of the more affected lung, in percent.
+   *
+   * @generated from field: double severity_percent = 7;
+   */
+  severityPercent: number;
 
-    /**
-     * @generated from field: repeated covidtriage.events.v1.LungMeasurement lungs = 8;
-     */
-    lungs: LungMeasurement[];
+  /**
+   * @generated from field: repeated covidtriage.events.v1.LungMeasurement lungs = 8;
+   */
+  lungs: LungMeasurement[];
 
-    /**
-     * @generated from field: covidtriage.events.v1.TriagePriority priority = 9;
-     */
-    priority: TriagePriority;
+  /**
+   * @generated from field: covidtriage.events.v1.TriagePriority priority = 9;
+   */
+  priority: TriagePriority;
 
-    /**
-     * @generated from field: covidtriage.events.v1.DicomObjectRef segmentation = 10;
-     */
-    segmentation?: DicomObjectRef | undefined;
+  /**
+   * @generated from field: covidtriage.events.v1.DicomObjectRef segmentation = 10;
+   */
+  segmentation?: DicomObjectRef | undefined;
 
-    /**
-     * @generated from field: covidtriage.events.v1.DicomObjectRef structured_report = 11;
-     */
-    structuredReport?: DicomObjectRef | undefined;
+  /**
+   * @generated from field: covidtriage.events.v1.DicomObjectRef structured_report = 11;
+   */
+  structuredReport?: DicomObjectRef | undefined;
 
-    /**
-     * Server-assigned FHIR reference, e.g. "DiagnosticReport/123".
-     *
-     * @generated from field: string diagnostic_report = 12;
-     */
-    diagnosticReport: string;
+  /**
+   * Server-assigned FHIR reference, e.g. "DiagnosticReport/123".
+   *
+   * @generated from field: string diagnostic_report = 12;
+   */
+  diagnosticReport: string;
 
-    /**
-     * @generated from field: google.protobuf.Timestamp occurred_at = 13;
-     */
-    occurredAt?: Timestamp | undefined;
+  /**
+   * @generated from field: google.protobuf.Timestamp occurred_at = 13;
+   */
+  occurredAt?: Timestamp | undefined;
 
-    /**
-     * Always true for the models this project ships: outputs are not fit for clinical use.
-     *
-     * @generated from field: bool not_for_clinical_use = 14;
-     */
-    notForClinicalUse: boolean;
-  };
+  /**
+   * Always true for the models this project ships: outputs are not fit for clinical use.
+   *
+   * @generated from field: bool not_for_clinical_use = 14;
+   */
+  notForClinicalUse: boolean;
+};
 
 /**
  * Describes the message covidtriage.events.v1.TriageCompleted.
  * Use `create(TriageCompletedSchema)` to create a new message.
  */
-export const TriageCompletedSchema: GenMessage<TriageCompleted> =
-  /*@__PURE__*/
+export const TriageCompletedSchema: GenMessage<TriageCompleted> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 4);
 
 /**
@@ -303,8 +288,7 @@ export type RejectedSeries = Message<"covidtriage.events.v1.RejectedSeries"> & {
  * Describes the message covidtriage.events.v1.RejectedSeries.
  * Use `create(RejectedSeriesSchema)` to create a new message.
  */
-export const RejectedSeriesSchema: GenMessage<RejectedSeries> =
-  /*@__PURE__*/
+export const RejectedSeriesSchema: GenMessage<RejectedSeries> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 5);
 
 /**
@@ -366,8 +350,7 @@ export type TriageFailed = Message<"covidtriage.events.v1.TriageFailed"> & {
  * Describes the message covidtriage.events.v1.TriageFailed.
  * Use `create(TriageFailedSchema)` to create a new message.
  */
-export const TriageFailedSchema: GenMessage<TriageFailed> =
-  /*@__PURE__*/
+export const TriageFailedSchema: GenMessage<TriageFailed> = /*@__PURE__*/
   messageDesc(file_covidtriage_events_v1_events, 6);
 
 /**
@@ -400,8 +383,7 @@ export enum TriagePriority {
 /**
  * Describes the enum covidtriage.events.v1.TriagePriority.
  */
-export const TriagePrioritySchema: GenEnum<TriagePriority> =
-  /*@__PURE__*/
+export const TriagePrioritySchema: GenEnum<TriagePriority> = /*@__PURE__*/
   enumDesc(file_covidtriage_events_v1_events, 0);
 
 /**
@@ -475,6 +457,6 @@ export enum FailureReason {
 /**
  * Describes the enum covidtriage.events.v1.FailureReason.
  */
-export const FailureReasonSchema: GenEnum<FailureReason> =
-  /*@__PURE__*/
+export const FailureReasonSchema: GenEnum<FailureReason> = /*@__PURE__*/
   enumDesc(file_covidtriage_events_v1_events, 1);
+
