@@ -59,7 +59,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const source = await studySource(target);
-  const study = await ingestStudy(source);
+  // Decisions go to stderr, one line each, so stdout stays pure JSON.
+  const study = await ingestStudy(source, { log: (line) => process.stderr.write(`${line}\n`) });
   process.stdout.write(`${JSON.stringify(inspectReport(source.label, study), null, 2)}\n`);
   return 0;
 }
