@@ -1,8 +1,11 @@
 package org.covidtriage.fhirserver;
 
 import ca.uhn.fhir.batch2.jobs.config.Batch2JobsConfig;
+import ca.uhn.fhir.context.FhirContext;
+import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
 import ca.uhn.fhir.jpa.api.config.ThreadPoolFactoryConfig;
+import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
 import ca.uhn.fhir.jpa.api.dao.IFhirSystemDao;
 import ca.uhn.fhir.jpa.batch2.JpaBatch2Config;
 import ca.uhn.fhir.jpa.binary.api.IBinaryStorageSvc;
@@ -22,11 +25,8 @@ import ca.uhn.fhir.jpa.provider.JpaCapabilityStatementProvider;
 import ca.uhn.fhir.jpa.search.DatabaseBackedPagingProvider;
 import ca.uhn.fhir.jpa.search.IStaleSearchDeletingSvc;
 import ca.uhn.fhir.jpa.search.StaleSearchDeletingSvcImpl;
-import ca.uhn.fhir.jpa.api.dao.DaoRegistry;
 import ca.uhn.fhir.jpa.subscription.channel.config.SubscriptionChannelConfig;
 import ca.uhn.fhir.jpa.util.ResourceCountCache;
-import ca.uhn.fhir.context.FhirContext;
-import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.rest.api.EncodingEnum;
 import ca.uhn.fhir.rest.api.IResourceSupportedSvc;
 import ca.uhn.fhir.rest.server.RestfulServer;
@@ -56,6 +56,7 @@ import org.springframework.boot.autoconfigure.web.servlet.ServletWebServerFactor
 import org.springframework.boot.context.event.ApplicationReadyEvent;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Import;
 import org.springframework.context.annotation.Primary;
@@ -171,10 +172,11 @@ public class FhirServerApplication {
   }
 
   /**
-   * Offline validation: there is no terminology server, so code systems we don't ship
-   * (LOINC, SNOMED CT, ...) must produce a warning, never an error. Appended to HAPI's
-   * JpaValidationSupportChain (which already holds the bundled R4 definitions,
-   * InMemoryTerminologyServerValidationSupport and CommonCodeSystemsTerminologyService).
+   * Offline validation: there is no terminology server, so code systems we don't ship (LOINC,
+   * SNOMED CT, ...) must give a warning, never an error. HAPI 8.8.0's JpaValidationSupportChain
+   * (bundled R4 definitions, InMemoryTerminologyServerValidationSupport,
+   * CommonCodeSystemsTerminologyService) already only warns; appending this pins that down and
+   * also answers "is the code in the ValueSet?" for such systems instead of trying to expand it.
    */
   @Bean
   public Object unknownCodeSystemsAreWarnings(IValidationSupport chain, FhirContext ctx) {
@@ -201,23 +203,29 @@ public class FhirServerApplication {
     return new FilterRegistrationBean<>(gate);
   }
 
-  /** The first validation loads and snapshots the bundled R4 definitions (4-12 s on 2 cores):
-   *  pay that during start-up rather than in the first test that calls $validate. */
+  /**
+   * The first validation loads and snapshots the bundled R4 definitions (4-10 s on 2 busy cores):
+   * pay that during start-up rather than in the first test that calls $validate.
+   * -Dfhir.validator-warmup=false skips it.
+   */
   @EventListener(ApplicationReadyEvent.class)
   public void warmUpValidatorThenOpen(ApplicationReadyEvent event) {
-    long t0 = System.currentTimeMillis();
-    try {
-      FhirValidator validator = event.getApplicationContext().getBean(FhirContext.class).newValidator();
-      validator.registerValidatorModule(
-          event.getApplicationContext().getBean("myInstanceValidator", IInstanceValidatorModule.class));
-      DiagnosticReport report = new DiagnosticReport().setStatus(DiagnosticReport.DiagnosticReportStatus.FINAL);
-      report.getCode().addCoding().setSystem("http://loinc.org").setCode("24627-2");
-      validator.validateWithResult(report);
-    } catch (RuntimeException e) {
-      log.warn("Validator warm-up failed; the first $validate will be slow", e);
+    ApplicationContext context = event.getApplicationContext();
+    if (context.getEnvironment().getProperty("fhir.validator-warmup", Boolean.class, true)) {
+      long t0 = System.currentTimeMillis();
+      try {
+        FhirValidator validator = context.getBean(FhirContext.class).newValidator();
+        validator.registerValidatorModule(context.getBean("myInstanceValidator", IInstanceValidatorModule.class));
+        DiagnosticReport report = new DiagnosticReport().setStatus(DiagnosticReport.DiagnosticReportStatus.FINAL);
+        report.getCode().addCoding().setSystem("http://loinc.org").setCode("24627-2");
+        validator.validateWithResult(report);
+        log.info("Validator warmed up in {} ms", System.currentTimeMillis() - t0);
+      } catch (RuntimeException e) {
+        log.warn("Validator warm-up failed; the first $validate will be slow", e);
+      }
     }
     ready.set(true);
-    log.info("Validator warmed up in {} ms; accepting requests", System.currentTimeMillis() - t0);
+    log.info("Accepting requests");
   }
 
   @Bean
