@@ -2,6 +2,8 @@ export { JsonAttributes, jsonKey, tagOf } from './attributes.js';
 export type { DicomAttributes } from './attributes.js';
 export { lookupKeyword } from './dictionary.js';
 export type { VR } from './dictionary.js';
+export { derivedObjectHeader, dicomDate, dicomTime } from './derived-object.js';
+export type { DerivedObjectHeader } from './derived-object.js';
 export { frameBytes } from './frames.js';
 export type { Vec3 } from './geometry.js';
 export { CorruptInstanceError, readPart10 } from './part10-reader.js';

@@ -1,6 +1,8 @@
 import {
+  derivedObjectHeader,
   deterministicUid,
-  JsonAttributes,
+  dicomDate,
+  dicomTime,
   tagOf,
   writePart10,
   type Dataset,
@@ -122,70 +124,6 @@ export function segUids(
   };
 }
 
-/** Patient and study attributes copied from the source; Type 2 ones are written empty when absent. */
-const COPIED_TYPE2 = [
-  'PatientName',
-  'PatientID',
-  'PatientBirthDate',
-  'PatientSex',
-  'StudyDate',
-  'StudyTime',
-  'ReferringPhysicianName',
-  'StudyID',
-  'AccessionNumber',
-] as const;
-const COPIED_IF_PRESENT = [
-  'IssuerOfPatientID',
-  'PatientAge',
-  'PatientSize',
-  'PatientWeight',
-  'PatientIdentityRemoved',
-  'DeidentificationMethod',
-  'StudyDescription',
-] as const;
-
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-const dicomDate = (d: Date) => `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`;
-const dicomTime = (d: Date) => `${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-
-/** Every character is one UTF-8 byte. */
-const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
-/** Every character survives a Latin-1 round trip. */
-const isLatin1 = (text: string) => Buffer.from(text, 'latin1').toString('latin1') === text;
-const utf8AsLatin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
-const identity = (text: string) => text;
-
-/**
- * Our Part 10 writer stores text as Latin-1 bytes. Strings from a Part 10 source were
- * read as Latin-1 too, so copying them keeps their bytes and their SpecificCharacterSet
- * stays right. Strings from DICOM JSON, and our own, are Unicode: non-ASCII ones are
- * written as UTF-8 (ISO_IR 192) unless Latin-1 (ISO_IR 100) holds them.
- */
-function planText(
-  source: DicomAttributes,
-  copied: string[],
-  ours: string[],
-): { charset: string[] | undefined; copiedText: (s: string) => string; ourText: (s: string) => string } {
-  const sourceCharset = source.strings('SpecificCharacterSet');
-  if (source instanceof JsonAttributes) {
-    const all = [...copied, ...ours];
-    if (all.every(isAscii)) return { charset: undefined, copiedText: identity, ourText: identity };
-    if (all.every(isLatin1)) return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
-    return { charset: ['ISO_IR 192'], copiedText: utf8AsLatin1, ourText: utf8AsLatin1 };
-  }
-  const charset = sourceCharset.length > 0 ? sourceCharset : undefined;
-  if (ours.every(isAscii)) return { charset, copiedText: identity, ourText: identity };
-  if (sourceCharset.includes('ISO_IR 192')) return { charset, copiedText: identity, ourText: utf8AsLatin1 };
-  const sourceIsLatin1 =
-    sourceCharset.length === 0 || (sourceCharset.length === 1 && sourceCharset[0] === 'ISO_IR 100');
-  if (sourceIsLatin1 && ours.every(isLatin1) && copied.every((s) => sourceCharset.length > 0 || isAscii(s))) {
-    return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
-  }
-  throw new SegInputError(
-    `cannot write non-ASCII labels into a SEG whose source uses the character set ${sourceCharset.join('\\')}`,
-  );
-}
-
 function checkLength(what: string, text: string, max: number): string {
   if (text.length > max) throw new SegInputError(`${what} is longer than ${max} characters: ${text}`);
   return text;
@@ -305,11 +243,6 @@ export function writeSegmentation(input: SegInput): SegResult {
   const warning = ` - ${NOT_FOR_CLINICAL_USE}`;
   const contentDescription = `${algorithm.name} ${algorithm.version}`.slice(0, 64 - warning.length) + warning;
 
-  const copiedValues = new Map<string, string[]>();
-  for (const keyword of [...COPIED_TYPE2, ...COPIED_IF_PRESENT]) {
-    const values = source.strings(keyword);
-    if (values.length > 0 || (COPIED_TYPE2 as readonly string[]).includes(keyword)) copiedValues.set(keyword, values);
-  }
   const ours = [
     algorithm.name,
     algorithm.version,
@@ -320,9 +253,8 @@ export function writeSegmentation(input: SegInput): SegResult {
     equipment.deviceSerialNumber,
     ...softwareVersions,
   ];
-  const text = planText(source, [...copiedValues.values()].flat(), ours);
-  const copied: Dataset = {};
-  for (const [keyword, values] of copiedValues) copied[keyword] = values.map(text.copiedText);
+  const text = derivedObjectHeader(source, ours, (message) => new SegInputError(message));
+  const copied = text.copied;
 
   const now = options.contentDateTime ?? new Date();
   const date = dicomDate(now);
@@ -406,7 +338,7 @@ export function writeSegmentation(input: SegInput): SegResult {
   for (const slice of volume.slices) referencedInstances.set(slice.source.sopInstanceUid, slice.source.sopClassUid);
 
   const dataset: Dataset = {
-    SpecificCharacterSet: text.charset,
+    SpecificCharacterSet: text.specificCharacterSet,
     ImageType: ['DERIVED', 'PRIMARY'],
     InstanceCreationDate: date,
     InstanceCreationTime: time,

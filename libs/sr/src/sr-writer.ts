@@ -1,4 +1,12 @@
-import { deterministicUid, JsonAttributes, writePart10, type Dataset, type DicomAttributes } from '@app/dicom';
+import {
+  derivedObjectHeader,
+  deterministicUid,
+  dicomDate,
+  dicomTime,
+  writePart10,
+  type Dataset,
+  type DicomAttributes,
+} from '@app/dicom';
 import { PermanentError } from '@app/errors';
 import type { LungRegion, LungRegionMeasurement, ModelIdentity, TriageMeasurements } from '@app/inference';
 import { LOCAL_SCHEME, SrCodes, Units, type SrCode } from './codes.js';
@@ -115,67 +123,6 @@ const lungSite = (region: LungRegion) =>
     codeContent('HAS CONCEPT MOD', SrCodes.laterality, LATERALITY[region]),
   ]);
 
-/** Patient and study attributes copied from the source; Type 2 ones are written empty when absent. */
-const COPIED_TYPE2 = [
-  'PatientName',
-  'PatientID',
-  'PatientBirthDate',
-  'PatientSex',
-  'StudyDate',
-  'StudyTime',
-  'ReferringPhysicianName',
-  'StudyID',
-  'AccessionNumber',
-] as const;
-const COPIED_IF_PRESENT = [
-  'IssuerOfPatientID',
-  'PatientAge',
-  'PatientSize',
-  'PatientWeight',
-  'PatientIdentityRemoved',
-  'DeidentificationMethod',
-  'StudyDescription',
-] as const;
-
-const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-const dicomDate = (d: Date) => `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`;
-const dicomTime = (d: Date) => `${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-
-const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
-const isLatin1 = (text: string) => Buffer.from(text, 'latin1').toString('latin1') === text;
-const utf8AsLatin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
-const identity = (text: string) => text;
-
-/**
- * The same rule as the SEG writer: our Part 10 writer stores text as Latin-1 bytes;
- * strings read from Part 10 keep their bytes (and their SpecificCharacterSet), Unicode
- * strings (DICOM JSON, ours) that are not ASCII go out as Latin-1 or UTF-8.
- */
-function planText(
-  source: DicomAttributes,
-  copied: string[],
-  ours: string[],
-): { charset: string[] | undefined; copiedText: (s: string) => string; ourText: (s: string) => string } {
-  const sourceCharset = source.strings('SpecificCharacterSet');
-  if (source instanceof JsonAttributes) {
-    const all = [...copied, ...ours];
-    if (all.every(isAscii)) return { charset: undefined, copiedText: identity, ourText: identity };
-    if (all.every(isLatin1)) return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
-    return { charset: ['ISO_IR 192'], copiedText: utf8AsLatin1, ourText: utf8AsLatin1 };
-  }
-  const charset = sourceCharset.length > 0 ? sourceCharset : undefined;
-  if (ours.every(isAscii)) return { charset, copiedText: identity, ourText: identity };
-  if (sourceCharset.includes('ISO_IR 192')) return { charset, copiedText: identity, ourText: utf8AsLatin1 };
-  const sourceIsLatin1 =
-    sourceCharset.length === 0 || (sourceCharset.length === 1 && sourceCharset[0] === 'ISO_IR 100');
-  if (sourceIsLatin1 && ours.every(isLatin1) && copied.every((s) => sourceCharset.length > 0 || isAscii(s))) {
-    return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
-  }
-  throw new SrInputError(
-    `cannot write non-ASCII text into an SR whose source uses the character set ${sourceCharset.join('\\')}`,
-  );
-}
-
 // ---------------------------------------------------------------- input checks
 
 function checkText(what: string, text: string, max: number): string {
@@ -279,11 +226,6 @@ export function writeMeasurementReport(input: SrInput): SrResult {
   checkText('DeviceSerialNumber', equipment.deviceSerialNumber, 64);
   softwareVersions.forEach((version) => checkText('SoftwareVersions', version, 64));
 
-  const copiedValues = new Map<string, string[]>();
-  for (const keyword of [...COPIED_TYPE2, ...COPIED_IF_PRESENT]) {
-    const values = source.strings(keyword);
-    if (values.length > 0 || (COPIED_TYPE2 as readonly string[]).includes(keyword)) copiedValues.set(keyword, values);
-  }
   const ours = [
     model.name,
     model.version,
@@ -293,9 +235,8 @@ export function writeMeasurementReport(input: SrInput): SrResult {
     equipment.deviceSerialNumber,
     ...softwareVersions,
   ];
-  const text = planText(source, [...copiedValues.values()].flat(), ours);
-  const copied: Dataset = {};
-  for (const [keyword, values] of copiedValues) copied[keyword] = values.map(text.copiedText);
+  const text = derivedObjectHeader(source, ours, (message) => new SrInputError(message));
+  const copied = text.copied;
 
   const now = options.contentDateTime ?? new Date();
   const date = dicomDate(now);
@@ -402,7 +343,7 @@ export function writeMeasurementReport(input: SrInput): SrResult {
 
   // ---- The document ----
   const dataset: Dataset = {
-    SpecificCharacterSet: text.charset,
+    SpecificCharacterSet: text.specificCharacterSet,
     InstanceCreationDate: date,
     InstanceCreationTime: time,
     SOPClassUID: SrSopClass.ComprehensiveSR,

@@ -1,0 +1,103 @@
+import { JsonAttributes, type DicomAttributes } from './attributes.js';
+import type { Dataset } from './part10-writer.js';
+
+/**
+ * What every object derived from a source CT (our SEG and SR) copies from it and how
+ * its text is encoded: the Patient and General Study modules, and a character set
+ * that holds both the copied strings and ours.
+ */
+
+/** Copied always; written empty when the source lacks them (Type 2, e.g. PatientName in the real data). */
+const COPIED_TYPE2 = [
+  'PatientName',
+  'PatientID',
+  'PatientBirthDate',
+  'PatientSex',
+  'StudyDate',
+  'StudyTime',
+  'ReferringPhysicianName',
+  'StudyID',
+  'AccessionNumber',
+] as const;
+const COPIED_IF_PRESENT = [
+  'IssuerOfPatientID',
+  'PatientAge',
+  'PatientSize',
+  'PatientWeight',
+  'PatientIdentityRemoved',
+  'DeidentificationMethod',
+  'StudyDescription',
+] as const;
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+export const dicomDate = (d: Date) => `${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}`;
+export const dicomTime = (d: Date) => `${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
+
+const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
+const isLatin1 = (text: string) => Buffer.from(text, 'latin1').toString('latin1') === text;
+const utf8AsLatin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
+const identity = (text: string) => text;
+
+interface TextPlan {
+  charset: string[] | undefined;
+  copiedText: (s: string) => string;
+  ourText: (s: string) => string;
+}
+
+/**
+ * Our Part 10 writer stores text as Latin-1 bytes. Strings from a Part 10 source were
+ * read as Latin-1 too, so copying them keeps their bytes and their SpecificCharacterSet
+ * stays right. Strings from DICOM JSON, and our own, are Unicode: non-ASCII ones are
+ * written as UTF-8 (ISO_IR 192) unless Latin-1 (ISO_IR 100) holds them.
+ */
+function planText(source: DicomAttributes, copied: string[], ours: string[]): TextPlan | undefined {
+  const sourceCharset = source.strings('SpecificCharacterSet');
+  if (source instanceof JsonAttributes) {
+    const all = [...copied, ...ours];
+    if (all.every(isAscii)) return { charset: undefined, copiedText: identity, ourText: identity };
+    if (all.every(isLatin1)) return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
+    return { charset: ['ISO_IR 192'], copiedText: utf8AsLatin1, ourText: utf8AsLatin1 };
+  }
+  const charset = sourceCharset.length > 0 ? sourceCharset : undefined;
+  if (ours.every(isAscii)) return { charset, copiedText: identity, ourText: identity };
+  if (sourceCharset.includes('ISO_IR 192')) return { charset, copiedText: identity, ourText: utf8AsLatin1 };
+  const sourceIsLatin1 =
+    sourceCharset.length === 0 || (sourceCharset.length === 1 && sourceCharset[0] === 'ISO_IR 100');
+  if (sourceIsLatin1 && ours.every(isLatin1) && copied.every((s) => sourceCharset.length > 0 || isAscii(s))) {
+    return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
+  }
+  return undefined;
+}
+
+export interface DerivedObjectHeader {
+  /** SpecificCharacterSet for the new object (undefined: the default repertoire). */
+  specificCharacterSet: string[] | undefined;
+  /** The copied Patient and Study attributes, ready to spread into a dataset. */
+  copied: Dataset;
+  /** Encodes one of our own strings for that character set. */
+  ourText: (text: string) => string;
+}
+
+/**
+ * The header of an object derived from `source`, given the strings we will add (`ours`).
+ * Throws the caller's error when no character set holds both the source's and ours.
+ */
+export function derivedObjectHeader(
+  source: DicomAttributes,
+  ours: string[],
+  error: (message: string) => Error,
+): DerivedObjectHeader {
+  const values = new Map<string, string[]>();
+  for (const keyword of [...COPIED_TYPE2, ...COPIED_IF_PRESENT]) {
+    const found = source.strings(keyword);
+    if (found.length > 0 || (COPIED_TYPE2 as readonly string[]).includes(keyword)) values.set(keyword, found);
+  }
+  const plan = planText(source, [...values.values()].flat(), ours);
+  if (!plan) {
+    const charset = source.strings('SpecificCharacterSet').join('\\');
+    throw error(`cannot write non-ASCII text into an object whose source uses the character set ${charset}`);
+  }
+  const copied: Dataset = {};
+  for (const [keyword, found] of values) copied[keyword] = found.map(plan.copiedText);
+  return { specificCharacterSet: plan.charset, copied, ourText: plan.ourText };
+}
