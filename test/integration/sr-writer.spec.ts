@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,7 @@ import {
 } from '@app/sr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
+import { dciodvfy, pythonTools } from '../support/python-tools.js';
 import { assertReachable, stack } from '../support/stack.js';
 
 /**
@@ -39,13 +40,7 @@ const tools = { python: '', dciodvfy: '' };
 const warningsSeen = new Set<string>();
 
 beforeAll(() => {
-  const bin = execFileSync(
-    'bash',
-    ['-c', 'source scripts/lib/python.sh && use_venv >&2 && dirname "$(command -v python)"'],
-    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
-  ).trim();
-  tools.python = join(bin, 'python');
-  tools.dciodvfy = join(bin, 'dciodvfy');
+  Object.assign(tools, pythonTools());
 }, 600_000);
 
 afterAll(() => {
@@ -139,17 +134,6 @@ function inputOf(fixture: Fixture, measurements = MEASUREMENTS): SrInput {
 
 // ---------------------------------------------------------------- checks
 
-function validate(file: string): { errors: string[]; warnings: string[]; output: string } {
-  const run = spawnSync(tools.dciodvfy, [file], { encoding: 'utf8' });
-  const output = `${run.stdout}${run.stderr}`;
-  const lines = output.split('\n');
-  return {
-    errors: lines.filter((line) => line.startsWith('Error')),
-    warnings: lines.filter((line) => line.startsWith('Warning')),
-    output,
-  };
-}
-
 interface Code {
   value: string;
   scheme: string;
@@ -222,7 +206,7 @@ function verify(fixture: Fixture, measurements = MEASUREMENTS): SrResult {
     writeFileSync(file, result.bytes);
 
     // 1. dciodvfy: zero errors (warnings are collected for the report).
-    const checked = validate(file);
+    const checked = dciodvfy(file);
     expect({ errors: checked.errors, output: checked.output }).toMatchObject({ errors: [] });
     for (const warning of checked.warnings) warningsSeen.add(`${fixture.name}: ${warning}`);
 
@@ -404,7 +388,7 @@ describe('SR writer checked by dciodvfy, pydicom and highdicom: synthetic series
     const dir = mkdtempSync(join(tmpdir(), 'sr-broken-'));
     try {
       writeFileSync(join(dir, 'sr.dcm'), broken);
-      expect(validate(join(dir, 'sr.dcm')).errors.join('\n')).toMatch(/CompletionFlag/);
+      expect(dciodvfy(join(dir, 'sr.dcm')).errors.join('\n')).toMatch(/CompletionFlag/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
