@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createFrameDecoder } from '@app/dicom';
 import { TriageError } from '@app/errors';
 import { FolderStudySource, ingestStudy, type StudySource } from '@app/ingest';
 import { dicomwebStudySource } from './dicomweb-source.js';
@@ -33,6 +35,9 @@ async function studySource(target: string): Promise<StudySource> {
   return new FolderStudySource(target);
 }
 
+/** Decisions go to stderr, one line each, so stdout stays pure JSON. */
+const log = (line: string) => void process.stderr.write(`${line}\n`);
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -59,8 +64,13 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const source = await studySource(target);
-  // Decisions go to stderr, one line each, so stdout stays pure JSON.
-  const study = await ingestStudy(source, { log: (line) => process.stderr.write(`${line}\n`) });
+  const decoder = createFrameDecoder(availableParallelism());
+  let study;
+  try {
+    study = await ingestStudy(source, { log, decoder });
+  } finally {
+    await decoder.close();
+  }
   process.stdout.write(`${JSON.stringify(inspectReport(source.label, study), null, 2)}\n`);
   return 0;
 }

@@ -2,11 +2,13 @@ import {
   DEFAULT_SANITY_RULES,
   DEFAULT_SELECTION_RULES,
   DEFAULT_TOLERANCES,
+  inThreadDecoder,
   planVolume,
   selectSeries,
   VolumeBuilder,
   type CtVolume,
   type DicomAttributes,
+  type FrameDecoder,
   type GeometryTolerances,
   type SeriesSelection,
   type SeriesSelectionRules,
@@ -20,6 +22,8 @@ export interface IngestOptions {
   sanity: VolumeSanityRules;
   /** One line per decision worth a log line (rejected series, unreadable files, warnings); UIDs only, no PHI. */
   log: (line: string) => void;
+  /** Decodes frames; a pool of threads decodes as many instances at once as it has threads. */
+  decoder: FrameDecoder;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -27,6 +31,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   tolerances: DEFAULT_TOLERANCES,
   sanity: DEFAULT_SANITY_RULES,
   log: () => undefined,
+  decoder: inThreadDecoder,
 };
 
 export interface IngestedStudy {
@@ -50,8 +55,8 @@ export async function ingestStudy(source: StudySource, overrides: Partial<Ingest
   options.log(`series ${seriesInstanceUid} chosen: ${reason}`);
   const series = inventory.series.find((s) => s.seriesInstanceUid === seriesInstanceUid)!;
   const plan = planVolume(series.instances, options.tolerances);
-  const builder = new VolumeBuilder(plan);
-  for await (const file of source.instances(series)) await builder.addInstance(file);
+  const builder = new VolumeBuilder(plan, options.decoder);
+  await forEachConcurrently(source.instances(series), options.decoder.threads, (file) => builder.addInstance(file));
   const volume = builder.finish(options.sanity);
   for (const warning of volume.warnings) options.log(`series ${seriesInstanceUid}: ${warning}`);
   return {
@@ -61,4 +66,28 @@ export async function ingestStudy(source: StudySource, overrides: Partial<Ingest
     sourceInstance: series.instances[0],
     unreadable: inventory.unreadable,
   };
+}
+
+/**
+ * Runs `work` on the items as they arrive, at most `limit` at once, so that memory
+ * holds at most `limit` instances. The first failure stops the loop and is thrown
+ * once the items already started have settled (none is left unhandled).
+ */
+async function forEachConcurrently<T>(items: AsyncIterable<T>, limit: number, work: (item: T) => Promise<void>) {
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  for await (const item of items) {
+    const task = work(item).then(
+      () => undefined,
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    running.add(task);
+    void task.finally(() => running.delete(task));
+    if (running.size >= limit) await Promise.race(running);
+    if (failure) break;
+  }
+  await Promise.all(running);
+  if (failure) throw failure.error;
 }

@@ -10,7 +10,7 @@ import { transferSyntaxName } from './transfer-syntax.js';
 export class CorruptPixelDataError extends PermanentError {
   constructor(
     readonly transferSyntaxUid: string,
-    detail: string,
+    readonly detail: string,
     options?: { cause?: unknown },
   ) {
     super('CORRUPT_INSTANCE', `cannot decode ${transferSyntaxName(transferSyntaxUid)} pixel data: ${detail}`, options);
@@ -21,7 +21,7 @@ export class CorruptPixelDataError extends PermanentError {
 export class UnsupportedTransferSyntaxError extends PermanentError {
   constructor(
     readonly transferSyntaxUid: string,
-    detail = 'no decoder is available for it',
+    readonly detail = 'no decoder is available for it',
   ) {
     super('CORRUPT_INSTANCE', `unsupported transfer syntax ${transferSyntaxName(transferSyntaxUid)}: ${detail}`);
   }

@@ -1,7 +1,7 @@
 import { PermanentError } from '@app/errors';
 import { frameBytes } from '../frames.js';
 import { CorruptInstanceError, type Part10File } from '../part10-reader.js';
-import { decodeFrame, type PixelDescription } from '../pixel/index.js';
+import { inThreadDecoder, type FrameDecoder, type PixelDescription } from '../pixel/index.js';
 import type { PlannedSlice, VolumeGeometry, VolumePlan } from './plan-volume.js';
 
 /**
@@ -72,7 +72,10 @@ export class VolumeBuilder {
   /** Values beyond Int16 are clamped when stored; their true extremes still count in the sanity check. */
   private beyondInt16 = { min: Infinity, max: -Infinity };
 
-  constructor(private readonly plan: VolumePlan) {
+  constructor(
+    private readonly plan: VolumePlan,
+    private readonly decoder: FrameDecoder = inThreadDecoder,
+  ) {
     const { columns, rows, slices } = plan.geometry;
     const integral = plan.slices.every((s) => Number.isInteger(s.rescaleSlope) && Number.isInteger(s.rescaleIntercept));
     // Int16 halves the memory of Float32 and holds every HU a scanner writes with an integer rescale.
@@ -99,7 +102,7 @@ export class VolumeBuilder {
     for (let f = 0; f < frames.length; f++) {
       const k = this.indexByKey.get(sliceKey(sopInstanceUid, multiFrame ? f + 1 : undefined));
       if (k === undefined) continue; // an instance the plan dropped as a duplicate
-      const stored = await decodeFrame(file.transferSyntaxUid, frames[f], pixel);
+      const stored = await this.decoder.decode(file.transferSyntaxUid, frames[f], pixel);
       const { rescaleSlope: slope, rescaleIntercept: intercept } = this.plan.slices[k];
       const target = this.hu.subarray(k * rows * columns, (k + 1) * rows * columns);
       if (target instanceof Float32Array) {

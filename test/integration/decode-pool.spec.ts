@@ -1,0 +1,68 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { syntheticCtSeries } from '@app/dicom';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The decoding thread pool runs compiled JavaScript, so it is tested through the built
+ * dist/ (as the CLI and the worker use it): same pixels as decoding in-thread, and the
+ * same typed errors.
+ */
+const DIST = fileURLToPath(new URL('../../dist/libs/dicom/src/index.js', import.meta.url));
+type DicomLib = typeof import('@app/dicom');
+
+describe('decoding thread pool (built)', () => {
+  let lib: DicomLib;
+  let pool: ReturnType<DicomLib['createFrameDecoder']>;
+
+  beforeAll(async () => {
+    if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run npm run build first`);
+    lib = (await import(DIST)) as DicomLib;
+    pool = lib.createFrameDecoder(2);
+  });
+  afterAll(() => pool.close());
+
+  it('uses two threads and decodes every frame exactly as the calling thread does', async () => {
+    expect(pool.threads).toBe(2);
+    const series = syntheticCtSeries({ rows: 64, columns: 48, slices: 24 });
+    const files = series.instances.map((i) => lib.readPart10(i.bytes));
+    const pixel = {
+      rows: 64,
+      columns: 48,
+      samplesPerPixel: 1,
+      bitsAllocated: 16,
+      bitsStored: 12,
+      highBit: 11,
+      pixelRepresentation: 0 as const,
+      photometricInterpretation: 'MONOCHROME2',
+    };
+    const decoded = await Promise.all(
+      files.map((file) => pool.decode(file.transferSyntaxUid, lib.frameBytes(file)[0], pixel)),
+    );
+    decoded.forEach((stored, k) => {
+      expect(stored).toBeInstanceOf(Uint16Array);
+      expect(Array.from(stored, (v) => v - 1024)).toEqual(Array.from(series.instances[k].hu));
+    });
+  });
+
+  it('hands back the decoder errors with their type and message', async () => {
+    const pixel = {
+      rows: 8,
+      columns: 8,
+      samplesPerPixel: 1,
+      bitsAllocated: 16,
+      bitsStored: 16,
+      highBit: 15,
+      pixelRepresentation: 0 as const,
+      photometricInterpretation: 'MONOCHROME2',
+    };
+    const garbage = new Uint8Array(readFileSync(fileURLToPath(import.meta.url)).subarray(0, 300));
+    await expect(pool.decode('1.2.840.10008.1.2.4.70', garbage, pixel)).rejects.toBeInstanceOf(
+      lib.CorruptPixelDataError,
+    );
+    await expect(pool.decode('1.2.840.10008.1.2.4.51', garbage, pixel)).rejects.toMatchObject({
+      code: 'CORRUPT_INSTANCE',
+      message: expect.stringMatching(/JPEG/),
+    });
+  });
+});
