@@ -30,6 +30,10 @@ reports="$CACHE_DIR/test-reports"
 mkdir -p "$reports"
 npx vitest run --project unit --reporter=default --reporter=json --outputFile="$reports/unit.json"
 
+step "training package (PyTorch on CPU): networks, pyramid pooling, phantoms, ONNX export"
+bash training/setup-venv.sh
+(cd training && "$CACHE_DIR/venv-train/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$reports/training.xml")
+
 step "local stack"
 # Stop at the end only the services this run started; a developer's stack stays up.
 already_up=$(bash scripts/stack/stack.sh status | awk '$2 == "ready" {print $1}')
@@ -47,10 +51,18 @@ bash scripts/stack/stack.sh status
 step "integration tests"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile="$reports/integration.json"
 
-# One closing line that any CI reads: totals over both runs.
+# One closing line that any CI reads: totals over the Vitest runs and pytest.
 node -e '
-  const files = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
-  const sum = (k) => files.reduce((n, r) => n + r[k], 0);
-  console.log(`${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
-' "$reports/unit.json" "$reports/integration.json"
+  const fs = require("fs");
+  const [junit, ...vitest] = process.argv.slice(1);
+  const runs = vitest.map((f) => JSON.parse(fs.readFileSync(f, "utf8")));
+  const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
+  const suite = fs.readFileSync(junit, "utf8").match(/<testsuite [^>]*>/)[0];
+  const attr = (name) => Number(suite.match(new RegExp(` ${name}="(\\d+)"`))[1]);
+  const pyFailed = attr("failures") + attr("errors");
+  const pySkipped = attr("skipped");
+  const passed = sum("numPassedTests") + attr("tests") - pyFailed - pySkipped;
+  const failed = sum("numFailedTests") + pyFailed;
+  console.log(`${passed} passed, ${failed} failed, ${sum("numPendingTests") + sum("numTodoTests") + pySkipped} skipped`);
+' "$reports/training.xml" "$reports/unit.json" "$reports/integration.json"
 log "all checks passed in $((($(now_ms) - t0) / 1000)) s"

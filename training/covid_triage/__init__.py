@@ -1,0 +1,1 @@
+"""COVID-19 CT triage model code (Goncharov et al.). Demonstration only, not for clinical use."""
