@@ -31,7 +31,7 @@ mkdir -p "$reports"
 npx vitest run --project unit --reporter=default --reporter=json --outputFile="$reports/unit.json"
 
 step "training package (PyTorch on CPU): networks, pyramid pooling, phantoms, ONNX export"
-bash training/setup-venv.sh
+VENV_TRAIN="$CACHE_DIR/venv-train" bash training/setup-venv.sh
 (cd training && "$CACHE_DIR/venv-train/bin/python" -m pytest -q -p no:cacheprovider --junitxml="$reports/training.xml")
 
 step "local stack"
