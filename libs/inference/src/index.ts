@@ -11,3 +11,30 @@ export {
   type PyramidPoolerOptions,
 } from './pyramid-pooling.js';
 export { OnnxSession, type ExecutionProvider, type FloatTensor, type OnnxSessionOptions } from './onnx-session.js';
+export {
+  GRAPH_NAMES,
+  ModelManifestError,
+  modelManifestSchema,
+  parseModelManifest,
+  PIPELINE_EXPECTATIONS,
+  type ExpectedTensor,
+  type GraphName,
+  type ManifestExpectations,
+  type ManifestGraph,
+  type ModelManifest,
+} from './model-manifest.js';
+export {
+  applyWindow,
+  NonAxialVolumeError,
+  PAPER_WINDOW,
+  resampleInPlane,
+  sourceCoordinate,
+  toModelLayout,
+  volumeMinimum,
+  type AxisMapping,
+  type HuWindow,
+  type ModelDims,
+  type ModelLayoutVolume,
+  type ResampledAxis,
+  type ResampledVolume,
+} from './preprocess.js';
