@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deterministicUid, newUid } from './uid.js';
+import { deterministicUid, isDicomUid, newUid } from './uid.js';
 
 const UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/;
 
@@ -20,5 +20,14 @@ describe('UIDs', () => {
     // Parts are separated, so moving a boundary changes the UID.
     expect(deterministicUid('ab', 'c')).not.toBe(deterministicUid('a', 'bc'));
     expect(newUid()).not.toBe(newUid());
+  });
+});
+
+describe('isDicomUid', () => {
+  it.each(['1.2.3', '0.1', '2.25.329800735698586629295641978511506172918'])('accepts %s', (uid) => {
+    expect(isDicomUid(uid)).toBe(true);
+  });
+  it.each(['', '1..2', '1.02', '1.2.', 'a.b', '5', `1.${'2'.repeat(63)}`])('refuses %s', (uid) => {
+    expect(isDicomUid(uid)).toBe(false);
   });
 });

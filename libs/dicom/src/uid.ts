@@ -1,5 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 
+/** A DICOM UID (PS3.5 9.1): numeric components without leading zeros, dot-separated, at most 64 characters. */
+const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/;
+
+export function isDicomUid(value: string): boolean {
+  return value.length <= 64 && DICOM_UID.test(value);
+}
+
 /**
  * UIDs under the 2.25 arc (PS3.5 B.2): a UUID written as one decimal integer.
  * No registered root is needed and the result always fits in 64 characters.

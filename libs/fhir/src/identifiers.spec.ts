@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeSearchValue, identifierQuery, isDicomUid, uuidV5 } from './identifiers.js';
+import { escapeSearchValue, identifierQuery, uuidV5 } from './identifiers.js';
 
 describe('uuidV5', () => {
   it('matches the RFC 9562 example (DNS namespace, "www.example.com")', () => {
@@ -23,14 +23,5 @@ describe('search values', () => {
     expect(identifierQuery({ system: 'urn:dicom:uid', value: 'urn:oid:1.2.3' })).toBe(
       'identifier=urn%3Adicom%3Auid%7Curn%3Aoid%3A1.2.3',
     );
-  });
-});
-
-describe('isDicomUid', () => {
-  it.each(['1.2.3', '0.1', '2.25.329800735698586629295641978511506172918'])('accepts %s', (uid) => {
-    expect(isDicomUid(uid)).toBe(true);
-  });
-  it.each(['', '1..2', '1.02', '1.2.', 'a.b', `1.${'2'.repeat(63)}`])('refuses %s', (uid) => {
-    expect(isDicomUid(uid)).toBe(false);
   });
 });

@@ -29,13 +29,6 @@ export function identifierQuery(identifier: { system: string; value: string }): 
   return `identifier=${encodeURIComponent(`${escapeSearchValue(identifier.system)}|${escapeSearchValue(identifier.value)}`)}`;
 }
 
-/** A DICOM UID: digits and dots, at most 64 characters, no empty or zero-padded components. */
-export const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
-
-export function isDicomUid(value: string): boolean {
-  return value.length <= 64 && DICOM_UID.test(value);
-}
-
 /** A DICOM UID as a FHIR Identifier. */
 export function dicomUidIdentifier(uid: string): { system: string; value: string } {
   return { system: 'urn:dicom:uid', value: `urn:oid:${uid}` };

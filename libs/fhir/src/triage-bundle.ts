@@ -1,7 +1,8 @@
+import { isDicomUid } from '@app/dicom';
 import { PermanentError } from '@app/errors';
 import type { LungRegion, TriageMeasurements } from '@app/inference';
 import { Concepts, Units } from './codes.js';
-import { dicomUidIdentifier, fullUrlFor, identifierQuery, isDicomUid } from './identifiers.js';
+import { dicomUidIdentifier, fullUrlFor, identifierQuery } from './identifiers.js';
 
 /**
  * The transaction Bundle that reports one triage result to a FHIR R4 server. Every entry is

@@ -1,5 +1,6 @@
 import { create, fromJsonString, toJsonString, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
+import { isDicomUid } from '@app/dicom';
 import { PermanentError } from '@app/errors';
 import {
   StudyAvailableSchema,
@@ -16,13 +17,6 @@ import {
 export const EVENT_TYPE_HEADER = 'event-type';
 export const CONTENT_TYPE_HEADER = 'content-type';
 export const EVENT_CONTENT_TYPE = 'application/json';
-
-/** DICOM UIDs: dot-separated numeric components, at most 64 characters (PS3.5 §9.1). */
-const DICOM_UID = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$/;
-
-export function isDicomUid(value: string): boolean {
-  return value.length <= 64 && DICOM_UID.test(value);
-}
 
 /** The event could not be read: not JSON, not the schema, or a required field missing. Never retried. */
 export class MalformedEventError extends PermanentError {

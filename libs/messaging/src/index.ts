@@ -5,7 +5,6 @@ export {
   encodeEvent,
   EVENT_CONTENT_TYPE,
   EVENT_TYPE_HEADER,
-  isDicomUid,
   MalformedEventError,
   newStudyAvailable,
 } from './event-codec.js';

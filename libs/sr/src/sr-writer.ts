@@ -3,6 +3,7 @@ import {
   deterministicUid,
   dicomDate,
   dicomTime,
+  isDicomUid,
   writePart10,
   type Dataset,
   type DicomAttributes,
@@ -131,9 +132,8 @@ function checkText(what: string, text: string, max: number): string {
   return text;
 }
 
-const UID_PATTERN = /^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$/;
 function checkUid(what: string, uid: string | undefined): string {
-  if (!uid || uid.length > 64 || !UID_PATTERN.test(uid)) throw new SrInputError(`${what} is not a UID: ${uid}`);
+  if (!uid || !isDicomUid(uid)) throw new SrInputError(`${what} is not a UID: ${uid}`);
   return uid;
 }
 
