@@ -38,3 +38,10 @@ export {
   type ResampledAxis,
   type ResampledVolume,
 } from './preprocess.js';
+export type {
+  InferenceTimings,
+  TriageAnalysis,
+  TriageMasks,
+  TriageModelOptions,
+  VolumeAnalyzer,
+} from './triage-analysis.js';
