@@ -138,13 +138,14 @@ def validate_manifest(manifest: dict, schema_path: Path = SCHEMA_PATH) -> None:
     jsonschema.validate(manifest, json.loads(Path(schema_path).read_text()))
 
 
-def export_model_set(out_dir: Path, width: float = 1.0, seed: int = 0, *, model_id: str = "covid-triage-multitask-demo",
+def export_model_set(out_dir: Path, width: float = 1.0, seed: int = 0, *, hidden: int = 1024,
+                     model_id: str = "covid-triage-multitask-demo",
                      version: str = "0.0.0-untrained", name: Optional[str] = None, models=None,
                      trained: bool = False) -> dict:
     """Export the graphs (random init unless `models=(lungs, backbone_seg, cls)`) + manifest.json."""
     if models is None:
         torch.manual_seed(seed)
-        models = (networks.LungNet(width), networks.BackboneSeg(width), networks.ClsMLP())
+        models = (networks.LungNet(width), networks.BackboneSeg(width), networks.ClsMLP(hidden=hidden))
     paths = export_graphs(out_dir, *models)
     manifest = build_manifest(
         paths, model_id=model_id, version=version, trained=trained, width=width,
@@ -158,9 +159,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("out/model"))
     ap.add_argument("--width", type=float, default=1.0, help="width multiplier (1.0 = paper size)")
+    ap.add_argument("--hidden", type=int, default=1024, help="MLP hidden units (1024 = paper size)")
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args()
-    m = export_model_set(a.out, width=a.width, seed=a.seed)
+    m = export_model_set(a.out, width=a.width, seed=a.seed, hidden=a.hidden)
     for g in m["graphs"]:
         print(f"{a.out / g['file']}  sha256={g['sha256']}")
     print(f"{a.out / 'manifest.json'}")
