@@ -1,0 +1,25 @@
+/**
+ * The triage pipeline: one study in, SEG + SR + FHIR report out, as named steps with
+ * small ports (archive, report writer, analyzer). Used by the worker and the CLI.
+ */
+export { DicomwebArchiveWriter } from './adapters/dicomweb-archive-writer.js';
+export { FhirServerReportWriter } from './adapters/fhir-server-report-writer.js';
+export { BundleFileReportWriter, FolderArchiveWriter } from './adapters/file-writers.js';
+export { seriesFootprint, withMemoryReservation } from './memory-reservation.js';
+export type { ReserveMemory, SeriesFootprint } from './memory-reservation.js';
+export type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
+export { STEP_NAMES } from './triage-outcome.js';
+export type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';
+export {
+  analyze,
+  buildReport,
+  encodeSeg,
+  encodeSr,
+  fetchStudy,
+  runTriage,
+  storeObjects,
+  writeReport,
+} from './triage-pipeline.js';
+export type { EncodedSeg, PipelineLog, TriageInput, TriageOptions, TriagePorts } from './triage-pipeline.js';
+export { DEFAULT_PRIORITY_RULES, triagePriority } from './triage-priority.js';
+export type { PriorityRules, TriagePriorityLevel } from './triage-priority.js';

@@ -1,0 +1,39 @@
+import type { RejectedSeries } from '@app/dicom';
+import type { InferenceTimings, ModelIdentity, TriageMeasurements } from '@app/inference';
+import type { UnreadableInstance } from '@app/ingest';
+import type { ReportReceipt } from './ports.js';
+import type { TriagePriorityLevel } from './triage-priority.js';
+
+/** The named steps of the pipeline, in order. */
+export const STEP_NAMES = ['fetchStudy', 'analyze', 'encodeSeg', 'encodeSr', 'storeObjects', 'writeReport'] as const;
+export type StepName = (typeof STEP_NAMES)[number];
+
+/** A DICOM object we wrote, as the events and the FHIR report reference it. */
+export interface WrittenObjectRef {
+  seriesInstanceUid: string;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  /** Where it was stored (archive URL or file path). */
+  location: string;
+  /** The archive already held it: this study was processed before. */
+  duplicate: boolean;
+}
+
+/** Wall-clock milliseconds of each step, plus the inference's own breakdown. */
+export type StepTimings = Record<`${StepName}Ms`, number> & { totalMs: number; inference?: InferenceTimings };
+
+/** Everything one triage produced, without the bulky arrays (volume, masks, bytes). */
+export interface TriageOutcome {
+  studyInstanceUid: string;
+  /** The CT series the model analysed, and why it was chosen. */
+  series: { seriesInstanceUid: string; reason: string; slices: number; columns: number; rows: number };
+  rejectedSeries: RejectedSeries[];
+  unreadable: UnreadableInstance[];
+  model: ModelIdentity;
+  measurements: TriageMeasurements;
+  priority: TriagePriorityLevel;
+  segmentation: WrittenObjectRef & { frameCount: number; segments: { number: number; label: string }[] };
+  structuredReport: WrittenObjectRef;
+  report: ReportReceipt;
+  timings: StepTimings;
+}

@@ -1,0 +1,286 @@
+import type { DicomAttributes, FrameDecoder } from '@app/dicom';
+import { buildTriageBundle } from '@app/fhir';
+import type { ModelIdentity, TriageAnalysis, VolumeAnalyzer } from '@app/inference';
+import { ingestStudy, type IngestedStudy, type StudySource } from '@app/ingest';
+import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, writeSegmentation, type SegEquipment } from '@app/seg';
+import { writeMeasurementReport, type SrEquipment } from '@app/sr';
+import { withMemoryReservation, type ReserveMemory } from './memory-reservation.js';
+import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
+import type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';
+import { DEFAULT_PRIORITY_RULES, triagePriority, type PriorityRules } from './triage-priority.js';
+
+/**
+ * The triage of one study, step by step:
+ *
+ *   fetchStudy → analyze → encodeSeg → encodeSr → storeObjects → writeReport → TriageOutcome
+ *
+ * Every effect is idempotent: the SEG and SR UIDs depend only on the source series and the
+ * model, and the FHIR bundle is made of conditional creates, so running a study twice
+ * leaves one SEG, one SR and one report. The worker (Kafka) and the CLI (files) run this
+ * same code with different ports.
+ */
+
+export interface TriagePorts {
+  analyzer: VolumeAnalyzer;
+  archive: ArchiveWriter;
+  reports: ReportWriter;
+}
+
+export interface TriageInput {
+  source: StudySource;
+}
+
+export type PipelineLog = (message: string, fields?: Record<string, unknown>) => void;
+
+export interface TriageOptions {
+  /** Our identifier system for FHIR (a URI we own). */
+  identifierSystem: string;
+  decoder?: FrameDecoder;
+  /** One line per decision or step; UIDs only, never patient data. */
+  log?: PipelineLog;
+  /** Checked between steps and passed to the ports: an aborted triage stops at the next step. */
+  signal?: AbortSignal;
+  /** Admits the chosen series into memory before any pixel is fetched (backpressure, size cap). */
+  reserveMemory?: ReserveMemory;
+  priority?: PriorityRules;
+  /** Content date and time of the SEG, SR and report; default now. */
+  now?: () => Date;
+  equipment?: Partial<SegEquipment & SrEquipment>;
+  /** Called once the analysis is done, with the volume and masks (e.g. for the CLI's preview image). */
+  onAnalyzed?: (study: IngestedStudy, analysis: TriageAnalysis) => void | Promise<void>;
+}
+
+/** Runs every step; throws the first step's TriageError (TransientError or PermanentError). */
+export async function runTriage(
+  input: TriageInput,
+  ports: TriagePorts,
+  options: TriageOptions,
+): Promise<TriageOutcome> {
+  const log = options.log ?? (() => undefined);
+  const started = performance.now();
+  const timings: Partial<StepTimings> = {};
+  const step = async <T>(name: StepName, work: () => T | Promise<T>): Promise<T> => {
+    options.signal?.throwIfAborted();
+    const begin = performance.now();
+    const result = await work();
+    timings[`${name}Ms`] = Math.round(performance.now() - begin);
+    log(`step ${name} done`, { step: name, ms: timings[`${name}Ms`] });
+    return result;
+  };
+
+  const memory = options.reserveMemory
+    ? withMemoryReservation(input.source, options.reserveMemory, options.signal)
+    : { source: input.source, release: () => undefined };
+  try {
+    const study = await step('fetchStudy', () => fetchStudy(memory.source, options));
+    const analysis = await step('analyze', () => analyze(ports.analyzer, study));
+    timings.inference = analysis.timings;
+    await options.onAnalyzed?.(study, analysis);
+    const now = (options.now ?? (() => new Date()))();
+    const seg = await step('encodeSeg', () => encodeSeg(study, analysis, ports.analyzer.model, { ...options, now }));
+    const sr = await step('encodeSr', () => encodeSr(study, analysis, seg, { ...options, now }));
+    // The volume and masks are no longer needed: let them go before the slow network steps.
+    memory.release();
+    const stored = await step('storeObjects', () => storeObjects(ports.archive, [seg, sr], options.signal));
+    const bundle = buildReport(study, analysis, seg, sr, { identifierSystem: options.identifierSystem, now });
+    const report = await step('writeReport', () => writeReport(ports.reports, bundle, options.signal));
+    const measurements = analysis.measurements;
+    return {
+      studyInstanceUid: study.studyInstanceUid,
+      series: {
+        seriesInstanceUid: study.selection.selected.seriesInstanceUid,
+        reason: study.selection.selected.reason,
+        slices: study.volume.geometry.slices,
+        columns: study.volume.geometry.columns,
+        rows: study.volume.geometry.rows,
+      },
+      rejectedSeries: study.selection.rejected,
+      unreadable: study.unreadable,
+      model: measurements.model,
+      measurements,
+      priority: triagePriority(measurements, options.priority ?? DEFAULT_PRIORITY_RULES),
+      segmentation: { ...writtenRef(seg, stored, 0), frameCount: seg.frameCount, segments: seg.segments },
+      structuredReport: writtenRef(sr, stored, 1),
+      report,
+      timings: { ...(timings as StepTimings), totalMs: Math.round(performance.now() - started) },
+    };
+  } finally {
+    memory.release();
+  }
+}
+
+// ---------------------------------------------------------------- the steps
+
+/** QIDO/WADO (or a folder) → the chosen axial CT series as a HU volume. */
+export function fetchStudy(
+  source: StudySource,
+  options: Pick<TriageOptions, 'decoder' | 'log'> = {},
+): Promise<IngestedStudy> {
+  const log = options.log;
+  return ingestStudy(source, {
+    ...(options.decoder ? { decoder: options.decoder } : {}),
+    ...(log ? { log: (line: string) => log(line, { step: 'fetchStudy' }) } : {}),
+  });
+}
+
+/** The model: lungs, lesions, probability and severity. */
+export function analyze(analyzer: VolumeAnalyzer, study: IngestedStudy): Promise<TriageAnalysis> {
+  return analyzer.analyze(study.volume);
+}
+
+/** The segments of our SEG, in the order the SR refers to them. */
+const SEGMENT_NUMBERS = { leftLung: 1, rightLung: 2, lesion: 3 } as const;
+
+export interface EncodedSeg extends EncodedDicomObject {
+  kind: 'SEG';
+  frameCount: number;
+  segments: { number: number; label: string }[];
+}
+
+/** The masks as a DICOM SEG (BINARY) with deterministic UIDs. */
+export function encodeSeg(
+  study: IngestedStudy,
+  analysis: TriageAnalysis,
+  model: ModelIdentity,
+  options: Pick<TriageOptions, 'equipment'> & { now?: Date } = {},
+): EncodedSeg {
+  const { masks } = analysis;
+  const result = writeSegmentation({
+    volume: study.volume,
+    sourceInstance: study.sourceInstance,
+    algorithm: { id: model.id, name: dicomLongString(model.name), version: model.version },
+    segments: [
+      { ...LEFT_LUNG, mask: masks.leftLung },
+      { ...RIGHT_LUNG, mask: masks.rightLung },
+      { ...COVID_LESION, mask: masks.lesion },
+    ],
+    options: {
+      ...(options.now ? { contentDateTime: options.now } : {}),
+      ...(options.equipment ? { equipment: options.equipment } : {}),
+    },
+  });
+  return {
+    kind: 'SEG',
+    bytes: result.bytes,
+    studyInstanceUid: study.studyInstanceUid,
+    seriesInstanceUid: result.seriesInstanceUid,
+    sopInstanceUid: result.sopInstanceUid,
+    sopClassUid: result.sopClassUid,
+    frameCount: result.frameCount,
+    segments: result.segments,
+  };
+}
+
+/** The measurements as a TID 1500 SR referencing the SEG, with deterministic UIDs. */
+export function encodeSr(
+  study: IngestedStudy,
+  analysis: TriageAnalysis,
+  seg: EncodedSeg,
+  options: Pick<TriageOptions, 'equipment'> & { now?: Date } = {},
+): EncodedDicomObject {
+  const sources = new Map<string, { sopClassUid: string; sopInstanceUid: string }>();
+  for (const { source } of study.volume.slices) {
+    sources.set(source.sopInstanceUid, { sopClassUid: source.sopClassUid, sopInstanceUid: source.sopInstanceUid });
+  }
+  const measurements = analysis.measurements;
+  const result = writeMeasurementReport({
+    sourceInstance: study.sourceInstance,
+    sourceSeries: { seriesInstanceUid: study.selection.selected.seriesInstanceUid, instances: [...sources.values()] },
+    segmentation: {
+      sopInstanceUid: seg.sopInstanceUid,
+      seriesInstanceUid: seg.seriesInstanceUid,
+      sopClassUid: seg.sopClassUid,
+      segmentNumbers: SEGMENT_NUMBERS,
+    },
+    measurements: { ...measurements, model: { ...measurements.model, name: dicomLongString(measurements.model.name) } },
+    options: {
+      ...(options.now ? { contentDateTime: options.now } : {}),
+      ...(options.equipment ? { equipment: options.equipment } : {}),
+    },
+  });
+  return {
+    kind: 'SR',
+    bytes: result.bytes,
+    studyInstanceUid: study.studyInstanceUid,
+    seriesInstanceUid: result.seriesInstanceUid,
+    sopInstanceUid: result.sopInstanceUid,
+    sopClassUid: result.sopClassUid,
+  };
+}
+
+/** SEG then SR into the archive (the SR references the SEG). */
+export function storeObjects(
+  archive: ArchiveWriter,
+  objects: readonly EncodedDicomObject[],
+  signal?: AbortSignal,
+): Promise<ArchiveReceipt> {
+  return archive.store(objects, signal ? { signal } : {});
+}
+
+/** The FHIR transaction Bundle of the result (conditional creates on deterministic identifiers). */
+export function buildReport(
+  study: IngestedStudy,
+  analysis: TriageAnalysis,
+  seg: EncodedDicomObject,
+  sr: EncodedDicomObject,
+  options: { identifierSystem: string; now: Date },
+): fhir4.Bundle {
+  const source = study.sourceInstance;
+  const accessionNumber = source.string('AccessionNumber');
+  const studyDate = fhirDate(source.string('StudyDate'));
+  return buildTriageBundle({
+    study: {
+      studyInstanceUid: study.studyInstanceUid,
+      seriesInstanceUid: study.selection.selected.seriesInstanceUid,
+      ...(accessionNumber ? { accessionNumber } : {}),
+      ...(studyDate ? { studyDateTime: studyDate } : {}),
+    },
+    patient: patientOf(source, study.studyInstanceUid, options.identifierSystem),
+    measurements: analysis.measurements,
+    seg: { sopInstanceUid: seg.sopInstanceUid, seriesInstanceUid: seg.seriesInstanceUid },
+    sr: { sopInstanceUid: sr.sopInstanceUid, seriesInstanceUid: sr.seriesInstanceUid },
+    timestamp: options.now,
+    identifierSystem: options.identifierSystem,
+  });
+}
+
+/** The bundle to the FHIR server (or a file). */
+export function writeReport(reports: ReportWriter, bundle: fhir4.Bundle, signal?: AbortSignal): Promise<ReportReceipt> {
+  return reports.write(bundle, signal ? { signal } : {});
+}
+
+// ---------------------------------------------------------------- helpers
+
+function writtenRef(object: EncodedDicomObject, receipt: ArchiveReceipt, index: number): WrittenObjectRef {
+  const stored = receipt.objects.find((o) => o.sopInstanceUid === object.sopInstanceUid) ?? receipt.objects[index];
+  return {
+    seriesInstanceUid: object.seriesInstanceUid,
+    sopInstanceUid: object.sopInstanceUid,
+    sopClassUid: object.sopClassUid,
+    location: stored?.location ?? '',
+    duplicate: stored?.duplicate ?? false,
+  };
+}
+
+/** DICOM LO values hold at most 64 characters; a longer model name is shortened, not refused. */
+function dicomLongString(text: string): string {
+  return text.length <= 64 ? text : text.slice(0, 64).trimEnd();
+}
+
+/** DICOM DA (YYYYMMDD) → FHIR date (YYYY-MM-DD); a time would need a zone the DICOM rarely states. */
+function fhirDate(da: string | undefined): string | undefined {
+  const match = /^(\d{4})(\d{2})(\d{2})$/.exec(da?.trim() ?? '');
+  return match ? `${match[1]}-${match[2]}-${match[3]}` : undefined;
+}
+
+/**
+ * The PatientID and its issuer only. A de-identified study without a PatientID gets a
+ * per-study placeholder identifier, so that its report can still be filed.
+ */
+function patientOf(source: DicomAttributes, studyInstanceUid: string, identifierSystem: string) {
+  const value = source.string('PatientID')?.trim();
+  if (!value)
+    return { value: studyInstanceUid, system: `${identifierSystem.replace(/\/+$/, '')}/study-without-patient-id` };
+  const issuer = source.string('IssuerOfPatientID')?.trim();
+  return { value, ...(issuer ? { issuer } : {}) };
+}
