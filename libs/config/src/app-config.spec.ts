@@ -54,4 +54,49 @@ describe('parseConfig', () => {
       token: 't',
     });
   });
+
+  it('gives the worker and inference settings safe defaults', () => {
+    const config = parseConfig({});
+    expect(config.inference).toEqual({
+      manifestPath: 'models/covid-triage-demo/manifest.json',
+      executionProviders: ['cpu'],
+      batchSlices: 16,
+    });
+    expect(config.worker.concurrency).toBe(1);
+    expect(config.worker.retry.attempts).toBeGreaterThan(1);
+    expect(config.kafka.sessionTimeoutMs).toBe(30_000);
+    expect(config.fhir.identifierSystem).toBe('https://covid-ct-triage.example.org/fhir/identifier');
+  });
+
+  it('reads the worker and inference settings', () => {
+    const config = parseConfig({
+      INFERENCE_EXECUTION_PROVIDERS: 'cuda, cpu',
+      INFERENCE_THREADS: '4',
+      WORKER_CONCURRENCY: '2',
+      WORKER_MEMORY_BUDGET_MB: '2048',
+      KAFKA_SESSION_TIMEOUT_MS: '10000',
+      KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
+      SHUTDOWN_DEADLINE_MS: '5000',
+      FHIR_IDENTIFIER_SYSTEM: 'urn:example:triage/',
+    });
+    expect(config.inference.executionProviders).toEqual(['cuda', 'cpu']);
+    expect(config.inference.intraOpThreads).toBe(4);
+    expect(config.worker).toMatchObject({ concurrency: 2, memoryBudgetMb: 2048, shutdownDeadlineMs: 5000 });
+    expect(config.kafka).toMatchObject({ sessionTimeoutMs: 10_000, heartbeatIntervalMs: 1000 });
+    expect(config.fhir.identifierSystem).toBe('urn:example:triage');
+  });
+
+  it.each([
+    ['INFERENCE_EXECUTION_PROVIDERS', { INFERENCE_EXECUTION_PROVIDERS: 'cpu,tpu' }],
+    ['WORKER_CONCURRENCY', { WORKER_CONCURRENCY: '0' }],
+    ['INFERENCE_THREADS', { INFERENCE_THREADS: 'many' }],
+    ['WORKER_MEMORY_BUDGET_MB', { WORKER_MEMORY_BUDGET_MB: '-1' }],
+    ['KAFKA_SESSION_TIMEOUT_MS', { KAFKA_SESSION_TIMEOUT_MS: '1000' }],
+    ['KAFKA_HEARTBEAT_INTERVAL_MS', { KAFKA_SESSION_TIMEOUT_MS: '10000', KAFKA_HEARTBEAT_INTERVAL_MS: '5000' }],
+    ['WORKER_RETRY_INITIAL_DELAY_MS', { WORKER_RETRY_INITIAL_DELAY_MS: '9000', WORKER_RETRY_MAX_DELAY_MS: '100' }],
+    ['SHUTDOWN_DEADLINE_MS', { SHUTDOWN_DEADLINE_MS: 'soon' }],
+    ['FHIR_IDENTIFIER_SYSTEM', { FHIR_IDENTIFIER_SYSTEM: 'not a uri' }],
+  ])('refuses a bad %s, naming it', (name, environment) => {
+    expect(() => parseConfig(environment)).toThrow(new RegExp(`${name}[.:]`));
+  });
 });

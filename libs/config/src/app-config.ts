@@ -22,6 +22,19 @@ const httpUrl = z.url({
 });
 const port = z.coerce.number().int().min(1).max(65535);
 const topic = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
+const positiveInt = z.coerce.number().int().positive();
+const milliseconds = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(24 * 3600 * 1000);
+
+/** The ONNX Runtime execution providers the inference library knows (see @app/inference). */
+export const EXECUTION_PROVIDERS = ['cpu', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu'] as const;
+export type ExecutionProviderName = (typeof EXECUTION_PROVIDERS)[number];
+const providers = csv.pipe(
+  z.array(z.enum(EXECUTION_PROVIDERS, { error: `each entry must be one of ${EXECUTION_PROVIDERS.join(', ')}` })),
+);
 
 const environmentSchema = z
   .object({
@@ -35,6 +48,10 @@ const environmentSchema = z
     KAFKA_TOPIC_TRIAGE_COMPLETED: topic.default('triage.completed.v1'),
     KAFKA_TOPIC_TRIAGE_FAILED: topic.default('triage.failed.v1'),
     KAFKA_TOPIC_DEAD_LETTER: topic.default('triage.dead-letter.v1'),
+    // The broker declares a consumer dead after this long without a heartbeat; the worker
+    // heartbeats while a study is processed, so a long study never triggers a rebalance.
+    KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(3_600_000).default(30_000),
+    KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(3_000),
 
     DICOMWEB_BASE_URL: httpUrl.default('http://127.0.0.1:18042/dicom-web'),
     DICOMWEB_AUTH: z.enum(['none', 'basic', 'bearer']).default('none'),
@@ -44,8 +61,45 @@ const environmentSchema = z
     DICOMWEB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 
     FHIR_BASE_URL: httpUrl.default('http://127.0.0.1:18080/fhir'),
+    FHIR_TIMEOUT_MS: positiveInt.default(30_000),
+    FHIR_BEARER_TOKEN: z.string().optional(),
+    /** Our base identifier system (a URI we own): report, observation and device identifiers hang below it. */
+    FHIR_IDENTIFIER_SYSTEM: z
+      .string()
+      .regex(/^(https?:\/\/\S+|urn:[a-z0-9][a-z0-9-]{0,31}:\S+)$/i, 'must be an absolute URI (http(s) or urn)')
+      .default('https://covid-ct-triage.example.org/fhir/identifier'),
+
+    MODEL_MANIFEST: z.string().min(1).default('models/covid-triage-demo/manifest.json'),
+    INFERENCE_EXECUTION_PROVIDERS: providers.default(['cpu']),
+    INFERENCE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
+    INFERENCE_BATCH_SLICES: z.coerce.number().int().min(1).max(1024).default(16),
+
+    /** Studies processed at once by one worker process. */
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    /** Memory the studies in flight may use together; a study waits until its estimate fits. */
+    WORKER_MEMORY_BUDGET_MB: z.coerce.number().int().min(64).default(4096),
+    /** Attempts for a transiently failing study (archive, FHIR or broker down) before TriageFailed. */
+    WORKER_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+    WORKER_RETRY_INITIAL_DELAY_MS: milliseconds.default(1_000),
+    WORKER_RETRY_MAX_DELAY_MS: milliseconds.default(60_000),
+    /** On SIGTERM, how long a study in flight may take to finish before it is left uncommitted. */
+    SHUTDOWN_DEADLINE_MS: milliseconds.default(30_000),
   })
   .superRefine((env, ctx) => {
+    if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_HEARTBEAT_INTERVAL_MS'],
+        message: 'must be at most a third of KAFKA_SESSION_TIMEOUT_MS',
+      });
+    }
+    if (env.WORKER_RETRY_INITIAL_DELAY_MS > env.WORKER_RETRY_MAX_DELAY_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_RETRY_INITIAL_DELAY_MS'],
+        message: 'must not exceed WORKER_RETRY_MAX_DELAY_MS',
+      });
+    }
     if (env.DICOMWEB_AUTH === 'basic' && !(env.DICOMWEB_USERNAME && env.DICOMWEB_PASSWORD)) {
       ctx.addIssue({
         code: 'custom',
@@ -78,9 +132,23 @@ export interface AppConfig {
       triageFailed: string;
       deadLetter: string;
     };
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
   };
   dicomweb: { baseUrl: string; auth: DicomwebAuth; timeoutMs: number };
-  fhir: { baseUrl: string };
+  fhir: { baseUrl: string; timeoutMs: number; bearerToken?: string; identifierSystem: string };
+  inference: {
+    manifestPath: string;
+    executionProviders: ExecutionProviderName[];
+    intraOpThreads?: number;
+    batchSlices: number;
+  };
+  worker: {
+    concurrency: number;
+    memoryBudgetMb: number;
+    retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
+    shutdownDeadlineMs: number;
+  };
 }
 
 /** A configuration value is wrong; the message names every offending variable. */
@@ -115,13 +183,36 @@ export function parseConfig(environment: Environment): AppConfig {
         triageFailed: env.KAFKA_TOPIC_TRIAGE_FAILED,
         deadLetter: env.KAFKA_TOPIC_DEAD_LETTER,
       },
+      sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatIntervalMs: env.KAFKA_HEARTBEAT_INTERVAL_MS,
     },
     dicomweb: {
       baseUrl: env.DICOMWEB_BASE_URL.replace(/\/+$/, ''),
       auth: dicomwebAuth(env),
       timeoutMs: env.DICOMWEB_TIMEOUT_MS,
     },
-    fhir: { baseUrl: env.FHIR_BASE_URL.replace(/\/+$/, '') },
+    fhir: {
+      baseUrl: env.FHIR_BASE_URL.replace(/\/+$/, ''),
+      timeoutMs: env.FHIR_TIMEOUT_MS,
+      ...(env.FHIR_BEARER_TOKEN ? { bearerToken: env.FHIR_BEARER_TOKEN } : {}),
+      identifierSystem: env.FHIR_IDENTIFIER_SYSTEM.replace(/\/+$/, ''),
+    },
+    inference: {
+      manifestPath: env.MODEL_MANIFEST,
+      executionProviders: env.INFERENCE_EXECUTION_PROVIDERS,
+      ...(env.INFERENCE_THREADS === undefined ? {} : { intraOpThreads: env.INFERENCE_THREADS }),
+      batchSlices: env.INFERENCE_BATCH_SLICES,
+    },
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      memoryBudgetMb: env.WORKER_MEMORY_BUDGET_MB,
+      retry: {
+        attempts: env.WORKER_RETRY_ATTEMPTS,
+        initialDelayMs: env.WORKER_RETRY_INITIAL_DELAY_MS,
+        maxDelayMs: env.WORKER_RETRY_MAX_DELAY_MS,
+      },
+      shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
+    },
   };
 }
 

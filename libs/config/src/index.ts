@@ -1,2 +1,2 @@
-export { ConfigError, loadConfigFromEnvironment, parseConfig } from './app-config.js';
-export type { AppConfig, DicomwebAuth } from './app-config.js';
+export { ConfigError, EXECUTION_PROVIDERS, loadConfigFromEnvironment, parseConfig } from './app-config.js';
+export type { AppConfig, DicomwebAuth, ExecutionProviderName } from './app-config.js';
