@@ -1,0 +1,26 @@
+# The worker image the Helm chart (charts/covid-ct-triage) runs. Not built by CI.
+# docker build -t covid-ct-triage:0.1.0 .
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+# onnxruntime-node's install script (which downloads GPU providers) stays off, as in package.json allowScripts.
+RUN npm ci --ignore-scripts && npm rebuild @swc/core
+COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY apps apps
+COPY libs libs
+RUN npm run build && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production \
+    HTTP_PORT=3000 \
+    MODEL_MANIFEST=/models/covid-triage-demo/manifest.json
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules node_modules
+COPY --from=build /app/dist dist
+# The demonstration model set; a deployment may mount its own over /models instead (chart: model.source).
+COPY models /models
+# Non-root, matching the chart's securityContext; the root filesystem may be read-only (/tmp is a volume).
+USER 10001:10001
+EXPOSE 3000
+CMD ["node", "dist/apps/worker/src/main.js"]
