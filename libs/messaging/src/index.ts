@@ -24,3 +24,17 @@ export type {
   TriageCompleted,
   TriageFailed,
 } from './generated/covidtriage/events/v1/events_pb.js';
+export { KafkaStudyConsumer } from './kafka-consumer.js';
+export type {
+  ConsumedMessage,
+  ConsumerStatus,
+  KafkaConsumerOptions,
+  KafkaLog,
+  MessageContext,
+  MessageDisposition,
+  MessageHandler,
+} from './kafka-consumer.js';
+export { DEAD_LETTER_HEADERS, KafkaEventPublisher } from './kafka-publisher.js';
+export type { DeadLetterReason, KafkaPublisherOptions } from './kafka-publisher.js';
+export { newTriageCompleted, newTriageFailed } from './result-events.js';
+export type { DicomObjectInit, TriageCompletedInit, TriageFailedInit } from './result-events.js';

@@ -1,0 +1,227 @@
+import { Kafka, logLevel, type Consumer, type EachMessagePayload, type LogEntry } from 'kafkajs';
+
+/**
+ * The Kafka consumer of the worker, on kafkajs directly (not Nest's ServerKafka: there an
+ * exception thrown by a handler propagates to kafkajs, which retries and restarts the
+ * consumer on the same message, so one poison message can block its partition; and the
+ * offsets are committed by the framework). Here:
+ *
+ * - offsets are committed only by us, after the handler says so (autoCommit off);
+ * - a heartbeat is sent every heartbeat interval while a message is handled, so a study
+ *   that takes longer than the session timeout does not make the group rebalance;
+ * - on stop, fetching pauses, handlers in flight get until the deadline, then their
+ *   signal aborts, and whatever was not finished stays uncommitted (redelivered later).
+ */
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestamp: string;
+}
+
+/** commit: the message is done (written back or parked). leave: not done; redeliver it later. */
+export type MessageDisposition = 'commit' | 'leave';
+
+export interface MessageContext {
+  /** Aborted when shutdown's deadline passes: stop at the next step and answer 'leave'. */
+  signal: AbortSignal;
+}
+
+export type MessageHandler = (message: ConsumedMessage, context: MessageContext) => Promise<MessageDisposition>;
+
+export type KafkaLog = (
+  level: 'debug' | 'info' | 'warn' | 'error',
+  message: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+export interface KafkaConsumerOptions {
+  brokers: string[];
+  clientId: string;
+  groupId: string;
+  topic: string;
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  /** Messages handled at once (from different partitions; one partition is always sequential). */
+  concurrency: number;
+  /** Where a new group starts: the earliest message (default) or only new ones. */
+  fromBeginning?: boolean;
+  log: KafkaLog;
+}
+
+export interface ConsumerStatus {
+  /** Joined the group and fetching. */
+  connected: boolean;
+  /** Messages being handled now. */
+  inFlight: number;
+  /** How many times this consumer (re)joined the group: more than once means a rebalance. */
+  groupJoins: number;
+  /** Set when kafkajs gave up (a crash it will not restart from). */
+  crashed?: string;
+}
+
+export class KafkaStudyConsumer {
+  private readonly consumer: Consumer;
+  private readonly inFlight = new Set<{ abort: AbortController; done: Promise<void> }>();
+  private stopping = false;
+  private readonly state: ConsumerStatus = { connected: false, inFlight: 0, groupJoins: 0 };
+
+  constructor(private readonly options: KafkaConsumerOptions) {
+    const kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry: LogEntry) => kafkajsLog(options.log, entry),
+    });
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      // A rebalance caused by another member joining waits this long for us to finish.
+      rebalanceTimeout: Math.max(60_000, options.sessionTimeoutMs * 2),
+    });
+    const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
+    this.consumer.on(GROUP_JOIN, (event) => {
+      this.state.connected = true;
+      this.state.groupJoins++;
+      delete this.state.crashed;
+      options.log('info', 'joined the consumer group', {
+        groupId: options.groupId,
+        memberId: event.payload.memberId,
+        assignment: event.payload.memberAssignment,
+      });
+    });
+    this.consumer.on(CRASH, (event) => {
+      this.state.connected = false;
+      if (!event.payload.restart) this.state.crashed = event.payload.error.message;
+      options.log('error', 'Kafka consumer crashed', {
+        error: event.payload.error.message,
+        restart: event.payload.restart,
+      });
+    });
+    this.consumer.on(STOP, () => (this.state.connected = false));
+    this.consumer.on(DISCONNECT, () => (this.state.connected = false));
+  }
+
+  get status(): ConsumerStatus {
+    return { ...this.state, inFlight: this.inFlight.size };
+  }
+
+  async start(handler: MessageHandler): Promise<void> {
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: this.options.concurrency,
+      eachMessage: (payload) => this.handle(payload, handler),
+    });
+  }
+
+  private async handle(payload: EachMessagePayload, handler: MessageHandler): Promise<void> {
+    const { topic, partition, message } = payload;
+    // Messages of a batch fetched before stop() are left for the next owner.
+    if (this.stopping) return;
+    const abort = new AbortController();
+    let finish!: () => void;
+    const entry = { abort, done: new Promise<void>((resolve) => (finish = resolve)) };
+    this.inFlight.add(entry);
+    const beat = setInterval(() => {
+      payload
+        .heartbeat()
+        .catch((error: unknown) =>
+          this.options.log('warn', 'heartbeat failed', { error: (error as Error).message, partition }),
+        );
+    }, this.options.heartbeatIntervalMs);
+    try {
+      const disposition = await handler(
+        {
+          topic,
+          partition,
+          offset: message.offset,
+          key: message.key,
+          value: message.value,
+          headers: headersOf(message.headers),
+          timestamp: message.timestamp,
+        },
+        { signal: abort.signal },
+      );
+      // After the deadline nothing is committed: the next owner redoes the (idempotent) work.
+      if (disposition === 'commit' && !abort.signal.aborted) {
+        await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+      } else if (this.stopping || abort.signal.aborted) {
+        this.options.log('info', 'message left uncommitted for the next owner', { partition, offset: message.offset });
+        // Keep kafkajs from moving on to later messages of this partition before we leave.
+        this.consumer.pause([{ topic, partitions: [partition] }]);
+      } else {
+        // Thrown to kafkajs, which seeks back and redelivers it after its own backoff.
+        throw new Error(`message ${partition}/${message.offset} left uncommitted; it will be redelivered`);
+      }
+    } finally {
+      clearInterval(beat);
+      this.inFlight.delete(entry);
+      finish();
+    }
+  }
+
+  /** Stops fetching, lets handlers in flight finish within `deadlineMs`, then aborts them and leaves. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    try {
+      this.consumer.pause([{ topic: this.options.topic }]);
+    } catch {
+      // Not running yet: nothing to pause.
+    }
+    const pending = [...this.inFlight];
+    if (pending.length > 0) {
+      this.options.log('info', 'waiting for studies in flight', { count: pending.length, deadlineMs });
+      const all = Promise.all(pending.map((p) => p.done));
+      if ((await raceTimeout(all, deadlineMs)) === 'timeout') {
+        this.options.log('warn', 'shutdown deadline passed: studies in flight stay uncommitted', {
+          count: this.inFlight.size,
+        });
+        for (const p of this.inFlight) p.abort.abort(new Error('shutdown deadline passed'));
+        // A step that cannot be interrupted (inference) gets a short grace, then we leave anyway.
+        await raceTimeout(all, Math.min(5_000, deadlineMs));
+      }
+    }
+    await raceTimeout(this.consumer.disconnect(), 10_000);
+    this.state.connected = false;
+  }
+}
+
+function headersOf(headers: EachMessagePayload['message']['headers']): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    result[name] = Array.isArray(value) ? value.map(String).join(',') : String(value);
+  }
+  return result;
+}
+
+async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([promise.then(() => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function kafkajsLog(log: KafkaLog, entry: LogEntry): void {
+  const level =
+    entry.level === logLevel.ERROR || entry.level === logLevel.NOTHING
+      ? 'error'
+      : entry.level === logLevel.WARN
+        ? 'warn'
+        : entry.level === logLevel.INFO
+          ? 'info'
+          : 'debug';
+  const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry.log;
+  log(level, `kafkajs ${entry.namespace}: ${message}`, fields);
+}

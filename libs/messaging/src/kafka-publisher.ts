@@ -1,0 +1,114 @@
+import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import { encodeEvent, TriageCompletedSchema, TriageFailedSchema } from './event-codec.js';
+import type { TriageCompleted, TriageFailed } from './generated/covidtriage/events/v1/events_pb.js';
+import { kafkajsLog, type ConsumedMessage, type KafkaLog } from './kafka-consumer.js';
+
+/** Headers of a dead-letter record, beside the original message's own headers. */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'dead-letter-reason',
+  code: 'dead-letter-code',
+  attempts: 'dead-letter-attempts',
+  sourceTopic: 'dead-letter-source-topic',
+  sourcePartition: 'dead-letter-source-partition',
+  sourceOffset: 'dead-letter-source-offset',
+  failedAt: 'dead-letter-failed-at',
+  correlationId: 'dead-letter-correlation-id',
+} as const;
+
+export interface DeadLetterReason {
+  code: string;
+  /** Without patient data. */
+  message: string;
+  attempts: number;
+  /** The TriageFailed event id that answered it, when one was published. */
+  correlationId?: string;
+}
+
+export interface KafkaPublisherOptions {
+  brokers: string[];
+  clientId: string;
+  topics: { triageCompleted: string; triageFailed: string; deadLetter: string };
+  log: KafkaLog;
+}
+
+/**
+ * Publishes the worker's answers: TriageCompleted, TriageFailed and dead-letter records.
+ * The producer is idempotent (no duplicates from its own retries) and waits for every
+ * in-sync replica, so a resolved send is on the broker before the offset is committed.
+ */
+export class KafkaEventPublisher {
+  private readonly producer: Producer;
+  private connected = false;
+
+  constructor(private readonly options: KafkaPublisherOptions) {
+    const kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: options.brokers,
+      logLevel: logLevel.WARN,
+      logCreator: () => (entry: LogEntry) => kafkajsLog(options.log, entry),
+    });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    const { CONNECT, DISCONNECT } = this.producer.events;
+    this.producer.on(CONNECT, () => (this.connected = true));
+    this.producer.on(DISCONNECT, () => (this.connected = false));
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+
+  async publishCompleted(event: TriageCompleted): Promise<void> {
+    const { value, headers } = encodeEvent(TriageCompletedSchema, event);
+    await this.producer.send({
+      topic: this.options.topics.triageCompleted,
+      acks: -1,
+      messages: [{ key: event.studyInstanceUid, value, headers }],
+    });
+  }
+
+  async publishFailed(event: TriageFailed): Promise<void> {
+    const { value, headers } = encodeEvent(TriageFailedSchema, event);
+    await this.producer.send({
+      topic: this.options.topics.triageFailed,
+      acks: -1,
+      messages: [{ key: event.studyInstanceUid || null, value, headers }],
+    });
+  }
+
+  /** The original message, byte for byte and with its key and headers, plus why it was parked. */
+  async publishDeadLetter(original: ConsumedMessage, reason: DeadLetterReason): Promise<void> {
+    await this.producer.send({
+      topic: this.options.topics.deadLetter,
+      acks: -1,
+      messages: [
+        {
+          key: original.key,
+          value: original.value,
+          headers: {
+            ...original.headers,
+            [DEAD_LETTER_HEADERS.reason]: reason.message,
+            [DEAD_LETTER_HEADERS.code]: reason.code,
+            [DEAD_LETTER_HEADERS.attempts]: String(reason.attempts),
+            [DEAD_LETTER_HEADERS.sourceTopic]: original.topic,
+            [DEAD_LETTER_HEADERS.sourcePartition]: String(original.partition),
+            [DEAD_LETTER_HEADERS.sourceOffset]: original.offset,
+            [DEAD_LETTER_HEADERS.failedAt]: new Date().toISOString(),
+            ...(reason.correlationId ? { [DEAD_LETTER_HEADERS.correlationId]: reason.correlationId } : {}),
+          },
+        },
+      ],
+    });
+  }
+}
