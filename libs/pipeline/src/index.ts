@@ -5,8 +5,12 @@
 export { DicomwebArchiveWriter } from './adapters/dicomweb-archive-writer.js';
 export { FhirServerReportWriter } from './adapters/fhir-server-report-writer.js';
 export { BundleFileReportWriter, FolderArchiveWriter } from './adapters/file-writers.js';
+export { DicomwebArchiveIndex, FhirReportIndex } from './adapters/prior-triage-indexes.js';
+export type { FhirReportIndexOptions } from './adapters/prior-triage-indexes.js';
 export { seriesFootprint, withMemoryReservation } from './memory-reservation.js';
 export type { ReserveMemory, SeriesFootprint } from './memory-reservation.js';
+export { findPriorTriage } from './prior-triage.js';
+export type { ArchiveIndex, IndexedSeries, PriorTriage, ReportIndex } from './prior-triage.js';
 export type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
 export { STEP_NAMES } from './triage-outcome.js';
 export type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';

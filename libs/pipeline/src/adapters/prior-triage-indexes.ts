@@ -1,0 +1,76 @@
+import { JsonAttributes } from '@app/dicom';
+import type { DicomwebClient } from '@app/dicomweb';
+import { PermanentError, TransientError } from '@app/errors';
+import { identifierQuery } from '@app/fhir';
+import type { ModelIdentity } from '@app/inference';
+import type { ArchiveIndex, IndexedSeries, ReportIndex } from '../prior-triage.js';
+
+/** The study's series by QIDO-RS (Modality is a required return key at series level). */
+export class DicomwebArchiveIndex implements ArchiveIndex {
+  constructor(private readonly client: DicomwebClient) {}
+
+  async seriesOfStudy(studyInstanceUid: string, options: { signal?: AbortSignal } = {}): Promise<IndexedSeries[]> {
+    const found = await this.client.searchSeries(
+      studyInstanceUid,
+      {},
+      options.signal ? { signal: options.signal } : {},
+    );
+    return found.flatMap((dataset) => {
+      const attributes = new JsonAttributes(dataset);
+      const seriesInstanceUid = attributes.string('SeriesInstanceUID');
+      const modality = attributes.string('Modality');
+      return seriesInstanceUid ? [{ seriesInstanceUid, ...(modality ? { modality } : {}) }] : [];
+    });
+  }
+}
+
+export interface FhirReportIndexOptions {
+  baseUrl: string;
+  /** The same base identifier system the reports are written with. */
+  identifierSystem: string;
+  timeoutMs?: number;
+  bearerToken?: string;
+  fetch?: typeof fetch;
+}
+
+/** Searches our DiagnosticReport by its deterministic identifier (see @app/fhir buildTriageBundle). */
+export class FhirReportIndex implements ReportIndex {
+  constructor(private readonly options: FhirReportIndexOptions) {}
+
+  async hasReport(
+    studyInstanceUid: string,
+    model: Pick<ModelIdentity, 'id' | 'version'>,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    const base = this.options.baseUrl.replace(/\/+$/, '');
+    const identifier = {
+      system: `${this.options.identifierSystem.replace(/\/+$/, '')}/triage-report`,
+      value: `${studyInstanceUid}/${model.id}/${model.version}`,
+    };
+    const url = `${base}/DiagnosticReport?${identifierQuery(identifier)}&_summary=count`;
+    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    let response: Response;
+    try {
+      response = await (this.options.fetch ?? fetch)(url, {
+        headers: {
+          accept: 'application/fhir+json',
+          ...(this.options.bearerToken ? { authorization: `Bearer ${this.options.bearerToken}` } : {}),
+        },
+        signal,
+      });
+    } catch (error) {
+      throw new TransientError(`FHIR server unreachable: ${(error as Error).name}`, { cause: error });
+    }
+    if (response.status === 429 || response.status >= 500) {
+      await response.body?.cancel();
+      throw new TransientError(`FHIR search answered HTTP ${response.status}`);
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new PermanentError('INTERNAL', `FHIR search for our report answered HTTP ${response.status}`);
+    }
+    const bundle = (await response.json()) as { total?: number };
+    return (bundle.total ?? 0) > 0;
+  }
+}

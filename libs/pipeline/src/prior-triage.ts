@@ -1,0 +1,67 @@
+import type { ModelIdentity } from '@app/inference';
+import { segUids } from '@app/seg';
+import { srUids } from '@app/sr';
+
+/**
+ * Has this study already been triaged by this model? Asked before any pixel is fetched,
+ * so that an archive re-announcing a study after we stored our SEG and SR into it (as
+ * Orthanc does) or a duplicate event does not start the work again. Our SEG and SR
+ * series UIDs are derived from the CT series and the model, so they are recognisable.
+ */
+
+/** The series of a study as the archive lists them (QIDO). */
+export interface ArchiveIndex {
+  seriesOfStudy(studyInstanceUid: string, options?: { signal?: AbortSignal }): Promise<IndexedSeries[]>;
+}
+
+export interface IndexedSeries {
+  seriesInstanceUid: string;
+  modality?: string;
+}
+
+/** Whether the FHIR server holds our report of the study by this model. */
+export interface ReportIndex {
+  hasReport(
+    studyInstanceUid: string,
+    model: Pick<ModelIdentity, 'id' | 'version'>,
+    options?: { signal?: AbortSignal },
+  ): Promise<boolean>;
+}
+
+export type PriorTriage =
+  | { kind: 'none' }
+  /** The event names only series we wrote ourselves: the archive telling us about our own output. */
+  | { kind: 'own-output'; series: string[] }
+  /** Our SEG and SR of one of its CT series are in the archive and our report is on the FHIR server. */
+  | { kind: 'already-triaged'; sourceSeriesInstanceUid: string };
+
+const DERIVED_MODALITIES = new Set(['SEG', 'SR']);
+
+export async function findPriorTriage(
+  event: { studyInstanceUid: string; seriesInstanceUids: readonly string[] },
+  model: Pick<ModelIdentity, 'id' | 'version'>,
+  ports: { archive: ArchiveIndex; reports: ReportIndex },
+  options: { signal?: AbortSignal } = {},
+): Promise<PriorTriage> {
+  const series = await ports.archive.seriesOfStudy(event.studyInstanceUid, options);
+  const present = new Set(series.map((s) => s.seriesInstanceUid));
+  const sources = series.filter((s) => !DERIVED_MODALITIES.has(s.modality?.toUpperCase() ?? ''));
+  const ours = new Map<string, string>();
+  for (const source of sources) {
+    ours.set(segUids(source.seriesInstanceUid, model).seriesInstanceUid, source.seriesInstanceUid);
+    ours.set(srUids(source.seriesInstanceUid, model).seriesInstanceUid, source.seriesInstanceUid);
+  }
+  const hints = event.seriesInstanceUids;
+  if (hints.length > 0 && hints.every((uid) => ours.has(uid))) return { kind: 'own-output', series: [...hints] };
+
+  const done = sources.find(
+    (source) =>
+      present.has(segUids(source.seriesInstanceUid, model).seriesInstanceUid) &&
+      present.has(srUids(source.seriesInstanceUid, model).seriesInstanceUid),
+  );
+  // The report is written after the SEG and SR: without it the last run stopped half-way.
+  if (done && (await ports.reports.hasReport(event.studyInstanceUid, model, options))) {
+    return { kind: 'already-triaged', sourceSeriesInstanceUid: done.seriesInstanceUid };
+  }
+  return { kind: 'none' };
+}
