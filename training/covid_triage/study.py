@@ -23,6 +23,10 @@ class Study:
     kind: str                             # "covid", "normal", "bacterial", "nodules", "cancer", ...
     lesion_mask: Optional[np.ndarray] = None   # bool, same shape as hu; None = not annotated
     lung_mask: Optional[np.ndarray] = None     # bool (or uint8 labels: 1 right, 2 left)
+    # Set when the source stored a 0-255 display window instead of HU (the radiopaedia cases of
+    # COVID-19-CT-Seg): `hu` was rebuilt as lo + v * (hi - lo) / 255, so it saturates at lo and hi.
+    # v = (hu - lo) * 255 / (hi - lo) recovers the stored values exactly (notes §3, the /255 branch).
+    hu_window: Optional[Tuple[float, float]] = None
 
 
 @dataclass
