@@ -45,3 +45,33 @@ export type {
   TriageModelOptions,
   VolumeAnalyzer,
 } from './triage-analysis.js';
+export { backMapAxis, backMapMasks, type BackMapAxis, type BackMapInput, type SourceMasks } from './back-mapping.js';
+export {
+  boxDims,
+  checkPoolableVolume,
+  findLungBox,
+  LungBoxTooSmallError,
+  NoLungsFoundError,
+  type LungBox,
+} from './lung-box.js';
+export { countVoxels, measureLungs, voxelVolumeMl, type VoxelCounts } from './lung-measurements.js';
+export {
+  LUNG_SPLIT_SEED,
+  LUNG_SPLIT_STRIDE,
+  mulberry32,
+  splitLungs,
+  twoMeans,
+  type LungSplit,
+  type TwoMeans,
+} from './lung-split.js';
+export { onnxTriageGraphs, type TriageGraphs, type TriageSessions } from './triage-graphs.js';
+export { analyzeVolume, type PipelineSettings } from './triage-pipeline.js';
+export {
+  DEFAULT_BATCH_SLICES,
+  loadTriageModel,
+  ModelFileError,
+  pipelineSettings,
+  readModelSet,
+  type ModelFileProblem,
+  type VerifiedModelSet,
+} from './load-triage-model.js';

@@ -118,7 +118,9 @@ export function toModelLayout(volume: CtVolume): ModelLayoutVolume {
     }
   };
 
-  const data = new Float32Array(columns * rows * slices);
+  // Only the size is captured by the closures below, so a caller may drop `data` once resampled.
+  const size = columns * rows * slices;
+  const data = new Float32Array(size);
   const hu = volume.hu;
   forEachVoxel((p, q) => {
     data[p] = hu[q];
@@ -131,8 +133,8 @@ export function toModelLayout(volume: CtVolume): ModelLayoutVolume {
     axes,
     sourceIndex,
     toSourceLayout<T extends Float32Array | Uint8Array>(modelData: T): T {
-      if (modelData.length !== data.length) {
-        throw new RangeError(`model-layout array has ${modelData.length} values, expected ${data.length}`);
+      if (modelData.length !== size) {
+        throw new RangeError(`model-layout array has ${modelData.length} values, expected ${size}`);
       }
       const out = new (modelData.constructor as new (length: number) => T)(modelData.length);
       forEachVoxel((p, q) => {

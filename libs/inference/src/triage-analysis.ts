@@ -28,7 +28,10 @@ export interface TriageAnalysis {
   measurements: TriageMeasurements;
   masks: TriageMasks;
   timings: InferenceTimings;
-  /** The lung bounding box in model layout (rows, cols, slices; half-open), for logs and previews. */
+  /**
+   * The lung bounding box in model layout (rows A→P, cols R→L, slices head→feet; half-open), for logs
+   * and previews. Rows and cols index the 2 mm in-plane grid the network saw; slices are source slices.
+   */
   lungBox: { rows: [number, number]; cols: [number, number]; slices: [number, number] };
 }
 
