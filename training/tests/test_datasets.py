@@ -299,3 +299,12 @@ def test_registry_names_and_layout_errors(tmp_path):
     for name in ("mosmed", "covid_ct_seg", "medseg", "nsclc"):
         with pytest.raises(LayoutError, match="expected layout"):
             open_dataset(name, tmp_path)
+
+
+def test_check_command_loads_everything_and_fails_on_a_bad_case(tmp_path, capsys):
+    from covid_triage.datasets.__main__ import main
+    root = _nsclc(tmp_path)
+    assert main([f"nsclc={root}"]) == 0                      # listing only
+    assert main([f"nsclc={root}", "--load"]) == 1            # LUNG1-003's mask has the wrong shape
+    out = capsys.readouterr().out
+    assert "loaded 2/3" in out and "MaskShapeError: 1" in out and "skipped (MissingFileError): 1" in out

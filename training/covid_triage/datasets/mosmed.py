@@ -28,6 +28,8 @@ LAYOUT = "COVID19_1110/studies/CT-{0..4}/study_NNNN.nii.gz and COVID19_1110/mask
 
 
 def _studies_dir(root: Path) -> Path:
+    if (root / "COVID19_1110" / "studies").is_dir():
+        return root / "COVID19_1110" / "studies"   # the user pointed at the folder holding the download
     if (root / "studies").is_dir():
         return root / "studies"
     if any(CATEGORY.match(p.name) for p in root.iterdir() if p.is_dir()):
@@ -47,10 +49,12 @@ def _load(image: Path, mask: Path | None, study_id: str, covid: int) -> Study:
 def open_mosmed(path: PathLike, strict: bool = False) -> Listing:
     root = require_dir(Path(path), "MosMedData folder", LAYOUT)
     studies = _studies_dir(root)
-    masks_dir = root / "masks" if (root / "masks").is_dir() else studies.parent / "masks"
+    masks_dir = studies.parent / "masks" if studies.name == "studies" else root / "masks"
     listing = Listing(NAME)
     seen = set()
     categories = sorted(p for p in studies.iterdir() if p.is_dir() and CATEGORY.match(p.name))
+    if not categories:
+        raise LayoutError(studies, f"no CT-0..CT-4 folders; expected layout: {LAYOUT}")
     for category in categories:
         covid = int(int(CATEGORY.match(category.name).group(1)) > 0)  # type: ignore[union-attr]
         for image in nifti_files(category):
@@ -77,8 +81,6 @@ def open_mosmed(path: PathLike, strict: bool = False) -> Listing:
             if study_id not in seen:
                 listing.skip(study_id, MissingFileError(mask, f"mask without a study file {study_id}.nii.gz under "
                                                               f"{studies}/CT-*"), strict)
-    if not categories:
-        raise LayoutError(studies, f"no CT-0..CT-4 folders; expected layout: {LAYOUT}")
     log.info(listing.summary())
     return listing
 
