@@ -22,6 +22,11 @@ export class DicomwebArchiveIndex implements ArchiveIndex {
       return seriesInstanceUid ? [{ seriesInstanceUid, ...(modality ? { modality } : {}) }] : [];
     });
   }
+
+  /** For readiness: the archive answers a one-result QIDO. Throws its typed error otherwise. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    await this.client.searchStudies({ limit: 1 }, signal ? { signal } : {});
+  }
 }
 
 export interface FhirReportIndexOptions {
@@ -72,5 +77,24 @@ export class FhirReportIndex implements ReportIndex {
     }
     const bundle = (await response.json()) as { total?: number };
     return (bundle.total ?? 0) > 0;
+  }
+
+  /** For readiness: the server answers a count-only search. Throws a TransientError otherwise. */
+  async ping(signal?: AbortSignal): Promise<void> {
+    const base = this.options.baseUrl.replace(/\/+$/, '');
+    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
+    try {
+      const response = await (this.options.fetch ?? fetch)(`${base}/DiagnosticReport?_summary=count`, {
+        headers: {
+          accept: 'application/fhir+json',
+          ...(this.options.bearerToken ? { authorization: `Bearer ${this.options.bearerToken}` } : {}),
+        },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    } catch (error) {
+      throw new TransientError(`FHIR server not ready: ${(error as Error).message}`, { cause: error });
+    }
   }
 }
