@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { createFrameDecoder } from '@app/dicom';
 import { TriageError } from '@app/errors';
 import { FolderStudySource, ingestStudy, type StudySource } from '@app/ingest';
+import { analyzeStudy, AnalyzeUsageError, ANALYZE_USAGE, parseAnalyzeArguments } from './analyze-command.js';
 import { dicomwebStudySource } from './dicomweb-source.js';
 import { inspectReport } from './inspect-command.js';
 import { writePhantomStudy } from './phantom-command.js';
@@ -14,6 +15,7 @@ import { storeFolder } from './store-command.js';
 const USAGE = `usage: triage inspect <folder-or-dicomweb-study-url>
        triage phantom <folder>
        triage store <folder>
+       triage analyze [<folder-or-dicomweb-study-url>] [--out <dir>] [--model <manifest.json>] [--threads <n>]
 
   inspect   choose the study's axial chest CT series, build its volume and print,
             as JSON, the chosen series and why, the rejected series with reasons,
@@ -24,7 +26,8 @@ const USAGE = `usage: triage inspect <folder-or-dicomweb-study-url>
             a thin lung series, a thick soft-tissue series and a localizer) as
             DICOM files into <folder>.
   store     send every DICOM file of <folder> to the archive (STOW-RS to
-            DICOMWEB_BASE_URL) and report what was stored and what failed.`;
+            DICOMWEB_BASE_URL) and report what was stored and what failed.
+${ANALYZE_USAGE.slice(ANALYZE_USAGE.indexOf('\n') + 1)}`;
 
 async function studySource(target: string): Promise<StudySource> {
   if (/^https?:\/\//.test(target)) {
@@ -38,7 +41,25 @@ async function studySource(target: string): Promise<StudySource> {
 /** Decisions go to stderr, one line each, so stdout stays pure JSON. */
 const log = (line: string) => void process.stderr.write(`${line}\n`);
 
+async function analyze(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${ANALYZE_USAGE}\n`);
+    return 0;
+  }
+  try {
+    const result = await analyzeStudy(parseAnalyzeArguments(argv), log);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return 0;
+  } catch (error) {
+    if (!(error instanceof AnalyzeUsageError)) throw error;
+    process.stderr.write(`triage analyze: ${error.message}\n${ANALYZE_USAGE}\n`);
+    return 2;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
+  // analyze has options of its own; the other commands take a single argument.
+  if (argv[0] === 'analyze') return analyze(argv.slice(1));
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
