@@ -1,0 +1,514 @@
+"""Train the lung net (notes §2) and the multitask net (notes §5), then export the ONNX set.
+
+Real data (paper sizes by default: width 1.0, MLP hidden 1024, 100 epochs x 300 iterations):
+  python -m covid_triage.train --data mosmed=/data/MosMedData --data medseg=/data/medseg \\
+      --data nsclc=/data/NSCLC-Radiomics --device cuda --out runs/x
+Demonstration model (synthetic data, width 0.25, hidden 256, small schedule, CPU):
+  python -m covid_triage.train --demo --threads 2 --minutes 50 --out runs/demo
+
+`--data NAME=PATH` goes to covid_triage.datasets.open_dataset(NAME, PATH) (imported only
+then); the names `synthetic` (PATH = a cached set under .cache/synthetic, e.g. demo-train)
+and `phantoms` (PATH = seeds "N" or "A:B", 4 phantoms per seed; numpy only) are built in.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import networks
+from .metrics import dice, roc_auc
+from .prepare import Prepared, bbox3d, prepare
+from .pyramid_pool import MIN_AXIS, pyramid_pool_torch
+from .study import StudyRef
+
+SAMPLING = {"neg": 0.25, "pos_nomask": 0.25, "pos_mask": 0.5}  # notes §5
+LESION_THRESHOLD = 0.2
+LUNG_THRESHOLD = 0.5
+
+PAPER = dict(width=1.0, hidden=1024, epochs=100, iters=300, lr=3e-4, lr_drop_at=0.8, lr_drop=0.3,
+             batch=2, crop=(128, 160), z_target=32, n_val=30,
+             lung_epochs=100, lung_iters=160, lung_batch=30, lung_lr=1e-3, lung_crop=0, lung_val=30)
+DEMO = dict(PAPER, width=0.25, hidden=256, epochs=200, iters=25, z_target=16,
+            lung_epochs=100, lung_iters=20, lung_batch=16, lung_crop=128)
+
+
+# ---------------------------------------------------------------- data
+
+def seed_range(text: str) -> range:
+    """"40" -> range(0, 40); "1000:1008" -> range(1000, 1008)."""
+    a, _, b = text.partition(":")
+    return range(int(a), int(b)) if b else range(int(a))
+
+
+def load_refs(specs: Sequence[str], log=print, workers: int = 1) -> List[StudyRef]:
+    refs: List[StudyRef] = []
+    for spec in specs:
+        name, _, path = spec.partition("=")
+        if name == "synthetic":
+            from .synthetic import demo_set
+            got = demo_set(path, log=log)
+        elif name == "phantoms":
+            from .synthetic import make_set
+            seeds = seed_range(path)
+            got = make_set(f"phantoms-{seeds.start}-{seeds.stop}", seeds, host=False, unmasked_every=3,
+                           workers=workers, log=log)
+        else:
+            from .datasets import open_dataset  # written separately; imported only when needed
+            got = open_dataset(name, path)
+        log(f"data {name}: {len(got)} studies")
+        refs.extend(got)
+    return refs
+
+
+def group_of(covid: Optional[int], has_lesion_mask: bool) -> Optional[str]:
+    """Sampling group of the recipe; None = not usable for the multitask net."""
+    if covid == 0:
+        return "neg"
+    if covid == 1:
+        return "pos_mask" if has_lesion_mask else "pos_nomask"
+    return None
+
+
+def group_probabilities(groups: Dict[str, list]) -> Dict[str, float]:
+    """The recipe's 0.25 / 0.25 / 0.5, renormalised over the groups that have studies."""
+    live = {g: p for g, p in SAMPLING.items() if groups.get(g)}
+    if not live:
+        raise ValueError("no labelled studies to train on")
+    total = sum(live.values())
+    return {g: p / total for g, p in live.items()}
+
+
+def draw_groups(rng: np.random.Generator, probs: Dict[str, float], n: int) -> List[str]:
+    names = list(probs)
+    return [names[i] for i in rng.choice(len(names), size=n, p=[probs[g] for g in names])]
+
+
+def split_validation(refs: Sequence[StudyRef], n_val: int, seed: int) -> Tuple[list, list]:
+    """Stratified validation set, from the studies without lesion masks when there are enough
+    of both classes (notes §5), else from all labelled studies. -> (train, val)."""
+    rng = np.random.default_rng(seed + 1)
+    labelled = [r for r in refs if r.covid is not None]
+    pool = [r for r in labelled if not r.has_lesion_mask]
+    if sum(r.covid == 1 for r in pool) < 2 or sum(r.covid == 0 for r in pool) < 2 or len(pool) < 2 * n_val:
+        pool = labelled
+    pos = [r for r in pool if r.covid == 1]
+    neg = [r for r in pool if r.covid == 0]
+    n_pos = max(1, round(n_val * len(pos) / max(1, len(pos) + len(neg))))
+    pick = set()
+    for group, n in ((pos, n_pos), (neg, n_val - n_pos)):
+        for i in rng.permutation(len(group))[:n]:
+            pick.add(group[i].id)
+    return [r for r in refs if r.id not in pick], [r for r in refs if r.id in pick]
+
+
+@dataclass
+class Item:
+    """A prepared study kept in memory for training: the lung-box crop for the multitask net
+    and (if it has a lung mask) the full slices for the lung net."""
+    id: str
+    covid: Optional[int]
+    kind: str
+    box_x: Optional[np.ndarray] = None       # float16 (h, w, d) windowed, lung box
+    box_lesion: Optional[np.ndarray] = None  # bool or None
+    full: Optional[Prepared] = None          # kept for lung training / lung prediction
+
+
+def make_item(ref: StudyRef, keep_full: bool) -> Item:
+    study = ref.load()
+    p = prepare(study)
+    item = Item(ref.id, ref.covid, ref.kind)
+    if p.lung is not None and p.lung.any():
+        set_box(item, p)
+    if keep_full or p.lung is None:
+        item.full = p
+    return item
+
+
+def set_box(item: Item, p: Prepared, lung: Optional[np.ndarray] = None) -> None:
+    box = bbox3d(p.lung if lung is None else lung)
+    item.box_x = p.x[box]
+    item.box_lesion = None if p.lesion is None else p.lesion[box]
+
+
+# ---------------------------------------------------------------- multitask batches
+
+def z_indices(n: int, rng: np.random.Generator, z_target: int = 32) -> np.ndarray:
+    """Every k-th slice, k = floor(n / z_target) (at least 1), random offset in [0, k):
+    32-63 slices for n >= 32 with the paper's z_target."""
+    k = max(1, n // z_target)
+    return np.arange(int(rng.integers(0, k)), n, k)
+
+
+def centre_crop(h: int, w: int, crop: Tuple[int, int]) -> Tuple[slice, slice]:
+    ch, cw = min(h, crop[0]), min(w, crop[1])
+    r0, c0 = (h - ch) // 2, (w - cw) // 2
+    return slice(r0, r0 + ch), slice(c0, c0 + cw)
+
+
+def training_crop(item: Item, rng, crop, z_target, random_z=True):
+    x = item.box_x
+    rs, cs = centre_crop(x.shape[0], x.shape[1], crop)
+    zs = z_indices(x.shape[2], rng, z_target) if random_z else np.arange(0, x.shape[2], max(1, x.shape[2] // z_target))
+    xc = np.asarray(x[rs, cs][:, :, zs], np.float32)
+    les = None if item.box_lesion is None else np.asarray(item.box_lesion[rs, cs][:, :, zs], np.float32)
+    return xc, les
+
+
+def pad_batch(arrays: Sequence[Optional[np.ndarray]], min_size: int = MIN_AXIS) -> Tuple[torch.Tensor, list]:
+    """Zero-pad (rows, cols, slices) arrays to the largest shape in the batch (every axis at
+    least `min_size` for the pyramid). None stays None. -> (tensor B,H,W,D, per-item shapes)."""
+    shapes = [a.shape for a in arrays if a is not None]
+    target = [max(max(s[i] for s in shapes), min_size) for i in range(3)]
+    out = torch.zeros(len(arrays), *target)
+    for i, a in enumerate(arrays):
+        if a is not None:
+            out[i, :a.shape[0], :a.shape[1], :a.shape[2]] = torch.from_numpy(a)
+    return out, shapes
+
+
+def multitask_forward(model, cls, xb: torch.Tensor, channels_last: bool):
+    """xb (B,H,W,D) -> (covid logits (B,), lesion logits (B,H,W,D))."""
+    b, h, w, d = xb.shape
+    s = xb.permute(0, 3, 1, 2).reshape(b * d, 1, h, w)
+    if channels_last:
+        s = s.contiguous(memory_format=torch.channels_last)
+    fm, seg = model(s)
+    fm = fm.reshape(b, d, fm.shape[1], h, w).permute(0, 2, 3, 4, 1)  # (B, 8, H, W, D)
+    logits = cls(pyramid_pool_torch(fm))[:, 0]
+    return logits, seg.reshape(b, d, h, w).permute(0, 2, 3, 1)
+
+
+def multitask_loss(logits, seg, labels, lesions, seg_mask):
+    """0.1 * BCE(cls) + BCE(seg); the seg term only over `seg_mask` (masked positives)."""
+    loss_cls = F.binary_cross_entropy_with_logits(logits, labels)
+    if seg_mask.any():
+        loss_seg = F.binary_cross_entropy_with_logits(seg[seg_mask], lesions[seg_mask])
+    else:
+        loss_seg = seg.sum() * 0.0
+    return 0.1 * loss_cls + loss_seg, float(loss_cls.detach()), float(loss_seg.detach())
+
+
+# ---------------------------------------------------------------- the trainer
+
+class Clock:
+    def __init__(self, minutes: Optional[float]):
+        self.t0 = time.time()
+        self.budget = None if not minutes else minutes * 60.0
+
+    def elapsed(self) -> float:
+        return time.time() - self.t0
+
+
+class Trainer:
+    def __init__(self, cfg: dict, out: Path, device: str, seed: int, log_path: Path):
+        self.cfg, self.out, self.device, self.seed = cfg, out, torch.device(device), seed
+        self.channels_last = self.device.type == "cpu"
+        self.log_path = log_path
+        self.history: List[dict] = []
+        torch.manual_seed(seed)
+        self.rng = np.random.default_rng(seed)
+
+    def log(self, msg: str) -> None:
+        print(msg, flush=True)
+
+    def record(self, entry: dict) -> None:
+        if self.device.type == "cuda":
+            entry["gpu_mem_peak_mib"] = round(torch.cuda.max_memory_allocated(self.device) / 2 ** 20)
+        self.history.append(entry)
+        self.log(json.dumps(entry))
+        self.log_path.write_text(json.dumps({"config": _jsonable(self.cfg), "history": self.history}, indent=1))
+
+    def _net(self, net):
+        net = net.to(self.device)
+        return net.to(memory_format=torch.channels_last) if self.channels_last else net
+
+    # ------------------------------------------------------------ lung net (notes §2)
+    def train_lungs(self, train: List[Item], val: List[Item], deadline: Optional[float]) -> networks.LungNet:
+        c = self.cfg
+        net = self._net(networks.LungNet(c["width"]))
+        slices = [(i, k) for i, it in enumerate(train) if it.full is not None and it.full.lung is not None
+                  for k in range(it.full.x.shape[2])]
+        if not slices:
+            raise ValueError("no studies with lung masks: cannot train the lung net")
+        val_slices = [(it, k) for it in val if it.full is not None and it.full.lung is not None
+                      for k in range(0, it.full.x.shape[2], max(1, it.full.x.shape[2] // 8))][: 4 * c["lung_val"]]
+        opt = torch.optim.Adam(net.parameters(), lr=c["lung_lr"])
+        best, best_state, t0 = -1.0, None, time.time()
+        for epoch in range(c["lung_epochs"]):
+            if epoch == c["lung_epochs"] // 2 or (deadline and time.time() - t0 > 0.5 * (deadline - t0)):
+                for g in opt.param_groups:
+                    g["lr"] = c["lung_lr"] * 0.1
+            net.train()
+            losses, it0 = [], time.time()
+            for _ in range(c["lung_iters"]):
+                pick = self.rng.choice(len(slices), size=c["lung_batch"])
+                xs, ys = zip(*(self._lung_slice(train[slices[j][0]].full, slices[j][1]) for j in pick))
+                xb, _ = pad_batch([x[:, :, None] for x in xs], min_size=1)
+                yb, _ = pad_batch([y[:, :, None] for y in ys], min_size=1)
+                xb, yb = (t[..., 0].unsqueeze(1).to(self.device) for t in (xb, yb))
+                if self.channels_last:
+                    xb = xb.contiguous(memory_format=torch.channels_last)
+                loss = F.binary_cross_entropy_with_logits(net(xb), yb)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                losses.append(float(loss.detach()))
+                if deadline and time.time() > deadline:
+                    break
+            d = self.lung_dice(net, val_slices)
+            if d > best:
+                best, best_state = d, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
+                torch.save(best_state, self.out / "lungs-best.pt")
+            self.record({"stage": "lungs", "epoch": epoch, "iters": len(losses), "loss": float(np.mean(losses)),
+                         "val_lung_dice": d, "best": best, "lr": opt.param_groups[0]["lr"],
+                         "s_per_iter": (time.time() - it0) / max(1, len(losses)), "elapsed_s": time.time() - t0})
+            if deadline and time.time() > deadline:
+                self.log("lung stage: time cap reached, keeping the best checkpoint")
+                break
+        net.load_state_dict(best_state)
+        return net.eval()
+
+    def _lung_slice(self, p: Prepared, k: int):
+        x, y = np.asarray(p.x[:, :, k], np.float32), p.lung[:, :, k].astype(np.float32)
+        crop = self.cfg["lung_crop"]
+        if crop:
+            r0 = int(self.rng.integers(0, max(1, x.shape[0] - crop + 1)))
+            c0 = int(self.rng.integers(0, max(1, x.shape[1] - crop + 1)))
+            x, y = x[r0:r0 + crop, c0:c0 + crop], y[r0:r0 + crop, c0:c0 + crop]
+        return x, y
+
+    @torch.no_grad()
+    def lung_dice(self, net, val_slices) -> float:
+        if not val_slices:
+            return float("nan")
+        net.eval()
+        inter = total = 0
+        for it, k in val_slices:
+            x = torch.from_numpy(np.asarray(it.full.x[:, :, k], np.float32))[None, None].to(self.device)
+            pred = (torch.sigmoid(net(x))[0, 0] > LUNG_THRESHOLD).cpu().numpy()
+            truth = it.full.lung[:, :, k]
+            inter += int(np.logical_and(pred, truth).sum())
+            total += int(pred.sum() + truth.sum())
+        return 1.0 if total == 0 else 2.0 * inter / total
+
+    @torch.no_grad()
+    def predict_lungs(self, net, p: Prepared) -> np.ndarray:
+        out = np.zeros(p.x.shape, bool)
+        for k0 in range(0, p.x.shape[2], 16):
+            x = torch.from_numpy(np.asarray(p.x[:, :, k0:k0 + 16], np.float32)).permute(2, 0, 1)[:, None]
+            out[:, :, k0:k0 + 16] = (torch.sigmoid(net(x.to(self.device)))[:, 0] > LUNG_THRESHOLD).permute(1, 2, 0).cpu().numpy()
+        return out
+
+    # ------------------------------------------------------------ multitask net (notes §5)
+    def train_multitask(self, train: List[Item], val: List[Item], deadline: Optional[float]):
+        c = self.cfg
+        model = self._net(networks.BackboneSeg(c["width"]))
+        cls = networks.ClsMLP(hidden=c["hidden"]).to(self.device)
+        groups: Dict[str, List[Item]] = {}
+        for it in train:
+            g = group_of(it.covid, it.box_lesion is not None)
+            if g and it.box_x is not None:
+                groups.setdefault(g, []).append(it)
+        probs = group_probabilities(groups)
+        self.log(f"multitask: groups { {g: len(v) for g, v in groups.items()} } sampling {probs}")
+        params = list(model.parameters()) + list(cls.parameters())
+        opt = torch.optim.Adam(params, lr=c["lr"])
+        best = (-1.0, -1.0)
+        t0 = time.time()
+        for epoch in range(c["epochs"]):
+            frac_time = (time.time() - t0) / (deadline - t0) if deadline else 0.0
+            if epoch >= c["lr_drop_at"] * c["epochs"] or frac_time >= c["lr_drop_at"]:
+                for g in opt.param_groups:
+                    g["lr"] = c["lr"] * c["lr_drop"]
+            model.train()
+            cls.train()
+            stats, it0 = [], time.time()
+            for _ in range(c["iters"]):
+                batch = [groups[g][self.rng.integers(len(groups[g]))] for g in draw_groups(self.rng, probs, c["batch"])]
+                stats.append(self.multitask_step(model, cls, opt, batch))
+                if deadline and time.time() > deadline:
+                    break
+            auc, dsc = self.validate(model, cls, val)
+            key = (auc if not math.isnan(auc) else -1.0, dsc if not math.isnan(dsc) else -1.0)
+            improved = key > best
+            if improved:
+                best = key
+                torch.save({"backbone_seg": model.state_dict(), "cls": cls.state_dict(), "epoch": epoch},
+                           self.out / "multitask-best.pt")
+            arr = np.array(stats)
+            self.record({"stage": "multitask", "epoch": epoch, "iters": len(stats), "loss": float(arr[:, 0].mean()),
+                         "loss_cls": float(arr[:, 1].mean()), "loss_seg": float(arr[:, 2].mean()),
+                         "val_auc": auc, "val_lesion_dice": dsc, "best": improved, "lr": opt.param_groups[0]["lr"],
+                         "s_per_iter": (time.time() - it0) / max(1, len(stats)), "elapsed_s": time.time() - t0})
+            if deadline and time.time() > deadline:
+                self.log("multitask stage: time cap reached, keeping the best checkpoint")
+                break
+        ck = torch.load(self.out / "multitask-best.pt", map_location=self.device)
+        model.load_state_dict(ck["backbone_seg"])
+        cls.load_state_dict(ck["cls"])
+        self.log(f"best multitask checkpoint: epoch {ck['epoch']} (val AUC, Dice) = {best}")
+        return model.eval(), cls.eval()
+
+    def multitask_step(self, model, cls, opt, batch: List[Item]) -> Tuple[float, float, float]:
+        crops = [training_crop(it, self.rng, self.cfg["crop"], self.cfg["z_target"]) for it in batch]
+        xb, shapes = pad_batch([x for x, _ in crops])
+        les = [l if (it.covid == 1 and l is not None) else None
+               for it, (_, l) in zip(batch, crops)]
+        lb, _ = pad_batch([l if l is not None else np.zeros_like(x) for (x, _), l in zip(crops, les)])
+        seg_mask = torch.tensor([l is not None for l in les])[:, None, None, None].expand_as(lb)
+        labels = torch.tensor([float(it.covid) for it in batch])
+        xb, lb, seg_mask, labels = (t.to(self.device) for t in (xb, lb, seg_mask, labels))
+        logits, seg = multitask_forward(model, cls, xb, self.channels_last)
+        loss, lc, ls = multitask_loss(logits, seg, labels, lb, seg_mask)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        return float(loss), lc, ls
+
+    @torch.no_grad()
+    def validate(self, model, cls, val: List[Item]) -> Tuple[float, float]:
+        """Val ROC AUC (COVID vs rest) and mean lesion Dice (threshold 0.2) of the COVID studies
+        with masks, on the training crop with a fixed z offset."""
+        model.eval()
+        cls.eval()
+        ys, ps, dices = [], [], []
+        for it in val:
+            if it.box_x is None or it.covid is None:
+                continue
+            x, les = training_crop(it, self.rng, self.cfg["crop"], self.cfg["z_target"], random_z=False)
+            xb, _ = pad_batch([x])
+            logit, seg = multitask_forward(model, cls, xb.to(self.device), self.channels_last)
+            ys.append(it.covid)
+            ps.append(float(torch.sigmoid(logit[0])))
+            if it.covid == 1 and les is not None:
+                pred = (torch.sigmoid(seg[0]) > LESION_THRESHOLD).cpu().numpy()[: x.shape[0], : x.shape[1], : x.shape[2]]
+                dices.append(dice(pred, les > 0.5))
+        return roc_auc(ys, ps), float(np.mean(dices)) if dices else float("nan")
+
+
+def _jsonable(cfg: dict) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in cfg.items()}
+
+
+def build_items(refs: Sequence[StudyRef], keep_full: bool, log=print) -> List[Item]:
+    items = []
+    for i, r in enumerate(refs):
+        it = make_item(r, keep_full)
+        if r.covid == 1 and not r.has_lesion_mask:
+            it.box_lesion = None
+        items.append(it)
+        if (i + 1) % 50 == 0:
+            log(f"  prepared {i + 1}/{len(refs)}")
+    return items
+
+
+def to_cpu_copy(cls_type, state, *args, **kw):
+    """A fresh CPU, contiguous-format module with `state` (what export.py traces)."""
+    m = cls_type(*args, **kw)
+    m.load_state_dict({k: v.detach().cpu().contiguous() for k, v in state.items()})
+    return m.eval()
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", action="append", default=[], metavar="NAME=PATH", help="training data (repeatable)")
+    ap.add_argument("--val-data", action="append", default=[], metavar="NAME=PATH",
+                    help="explicit validation data; default: a stratified split of --data (notes §5)")
+    ap.add_argument("--demo", action="store_true", help="synthetic data, width 0.25, hidden 256, small schedule")
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    ap.add_argument("--minutes", type=float, default=0.0, help="wall-clock cap for both stages (0 = none)")
+    ap.add_argument("--lung-share", type=float, default=0.2, help="share of --minutes for the lung net")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--lungs-checkpoint", type=Path, help="reuse a trained lung net (skips its training)")
+    ap.add_argument("--version", default="0.1.0")
+    ap.add_argument("--model-id", default="covid-triage-multitask-demo")
+    ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--gen-workers", type=int, default=1, help="processes generating phantoms")
+    ap.add_argument("--crop", type=int, nargs=2, default=None, metavar=("H", "W"),
+                    help="max in-plane training crop of the lung box (paper: 128 160)")
+    for key in ("width", "hidden", "epochs", "iters", "lr", "batch", "z_target", "n_val",
+                "lung_epochs", "lung_iters", "lung_batch", "lung_lr", "lung_crop"):
+        ap.add_argument("--" + key.replace("_", "-"), type=type(PAPER[key]), default=None)
+    return ap.parse_args(argv)
+
+
+def main(argv=None, refs: Optional[List[StudyRef]] = None, val_refs: Optional[List[StudyRef]] = None) -> dict:
+    """CLI entry; tests may pass StudyRefs directly instead of --data."""
+    a = parse_args(argv)
+    cfg = dict(DEMO if a.demo else PAPER)
+    for key in list(cfg):
+        v = getattr(a, key, None)
+        if v is not None:
+            cfg[key] = tuple(v) if isinstance(v, list) else v
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    a.out.mkdir(parents=True, exist_ok=True)
+    tr = Trainer(cfg, a.out, a.device, a.seed, a.out / "train-log.json")
+    clock = Clock(a.minutes)
+    log = tr.log
+    log(f"config: {json.dumps(_jsonable(cfg))} device={a.device} threads={torch.get_num_threads()}")
+
+    data, val_data = a.data, a.val_data
+    if a.demo and not data:
+        data, val_data = ["synthetic=demo-train"], val_data or ["synthetic=demo-val"]
+    if refs is None:
+        if not data:
+            raise SystemExit("no --data given (or use --demo)")
+        refs = load_refs(data, log=log, workers=a.gen_workers)
+    if val_refs is None and val_data:
+        val_refs = load_refs(val_data, log=log, workers=a.gen_workers)
+    if val_refs is not None:
+        train_refs = list(refs)
+    else:
+        train_refs, val_refs = split_validation(refs, cfg["n_val"], a.seed)
+    log(f"train {len(train_refs)} studies, validation {len(val_refs)}")
+    train, val = build_items(train_refs, True, log), build_items(val_refs, True, log)
+    log(f"prepared in {clock.elapsed():.0f} s")
+
+    budget_end = clock.t0 + clock.budget if clock.budget else None
+    if a.lungs_checkpoint:
+        lungs = tr._net(networks.LungNet(cfg["width"]))
+        lungs.load_state_dict(torch.load(a.lungs_checkpoint, map_location=tr.device))
+        lungs.eval()
+    else:
+        lung_end = time.time() + a.lung_share * (budget_end - time.time()) if budget_end else None
+        lungs = tr.train_lungs(train, val, lung_end)
+    for it in train + val:  # studies without lung masks get the lung net's box (as Mosmed in the paper)
+        if it.box_x is None and it.full is not None:
+            pred = tr.predict_lungs(lungs, it.full)
+            if pred.any():
+                set_box(it, it.full, pred)
+            else:
+                log(f"  {it.id}: empty predicted lung mask, skipped")
+        it.full = None  # free the full slices
+    model, cls = tr.train_multitask(train, val, budget_end)
+    summary = {"wall_s": clock.elapsed(), "history": tr.history}
+    if not a.no_export:
+        from .export import export_model_set
+
+        models = (to_cpu_copy(networks.LungNet, lungs.state_dict(), cfg["width"]),
+                  to_cpu_copy(networks.BackboneSeg, model.state_dict(), cfg["width"]),
+                  to_cpu_copy(networks.ClsMLP, cls.state_dict(), hidden=cfg["hidden"]))
+        data_note = "synthetic data" if a.demo else ("+".join(d.partition("=")[0] for d in data) or "given data")
+        manifest = export_model_set(a.out, cfg["width"], hidden=cfg["hidden"], model_id=a.model_id,
+                                    version=a.version, models=models, trained=True,
+                                    name=f"COVID-19 CT triage (Goncharov et al. 2021), trained on {data_note}")
+        summary["manifest"] = manifest["id"] + "@" + manifest["version"]
+        log(f"exported to {a.out}")
+    log(f"done in {clock.elapsed():.0f} s")
+    return summary
+
+
+if __name__ == "__main__":
+    main()
