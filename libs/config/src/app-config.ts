@@ -20,7 +20,8 @@ const httpUrl = z.url({
   protocol: /^https?$/,
   error: 'must be an http(s) URL',
 });
-const port = z.coerce.number().int().min(1).max(65535);
+// 0 asks the OS for any free port (tests run several workers side by side).
+const port = z.coerce.number().int().min(0).max(65535);
 const topic = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a valid Kafka topic name');
 const positiveInt = z.coerce.number().int().positive();
 const milliseconds = z.coerce

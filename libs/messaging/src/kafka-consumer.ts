@@ -113,7 +113,11 @@ export class KafkaStudyConsumer {
 
   async start(handler: MessageHandler): Promise<void> {
     await this.consumer.connect();
-    await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+    try {
+      await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+    } catch (error) {
+      throw new Error(`cannot subscribe to topic ${this.options.topic}: ${(error as Error).message}`, { cause: error });
+    }
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.options.concurrency,
