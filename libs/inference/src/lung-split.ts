@@ -97,15 +97,6 @@ export function twoMeans(points: Float64Array, seed = LUNG_SPLIT_SEED): TwoMeans
   return { centres, labels, iterations };
 }
 
-/** Patient position (LPS, mm) of voxel (i, j, k): origin + i·sᵢ·dᵢ + j·sⱼ·dⱼ + k·sₖ·dₖ. */
-function voxelToPatient(geometry: VolumeGeometry) {
-  const { origin, directions, spacing } = geometry;
-  const step = directions.map((d, n) => d.map((v) => v * spacing[n]));
-  return (i: number, j: number, k: number, out: Float64Array, at: number) => {
-    for (let a = 0; a < 3; a++) out[at + a] = origin[a] + i * step[0][a] + j * step[1][a] + k * step[2][a];
-  };
-}
-
 export interface LungSplit {
   rightLung: Uint8Array;
   leftLung: Uint8Array;
@@ -119,38 +110,58 @@ export interface LungSplit {
  * into right and left lungs. An empty mask gives two empty lungs.
  */
 export function splitLungs(lung: Uint8Array, geometry: VolumeGeometry, stride = LUNG_SPLIT_STRIDE): LungSplit {
-  const { columns, rows, slices } = geometry;
+  const { columns, rows, slices, origin, directions, spacing } = geometry;
   if (lung.length !== columns * rows * slices) throw new RangeError('lung mask does not fit the volume');
-  const toPatient = voxelToPatient(geometry);
-  /** Visits the lung voxels in CtVolume order (k, then j, then i) with their linear index. */
-  const forEachLungVoxel = (visit: (i: number, j: number, k: number, q: number) => void) => {
-    let q = 0;
-    for (let k = 0; k < slices; k++)
-      for (let j = 0; j < rows; j++) for (let i = 0; i < columns; i++, q++) if (lung[q]) visit(i, j, k, q);
-  };
+  // Patient position (LPS, mm) of voxel (i, j, k) = origin + i·sᵢ·dᵢ + j·sⱼ·dⱼ + k·sₖ·dₖ, summed in
+  // that order (as infer.py), written out per component.
+  const [si, sj, sk] = directions.map((d, n) => d.map((v) => v * spacing[n]));
+  const [ox, oy, oz] = origin;
   const rightLung = new Uint8Array(lung.length);
   const leftLung = new Uint8Array(lung.length);
   let count = 0;
   for (let q = 0; q < lung.length; q++) if (lung[q]) count++;
   if (count === 0) return { rightLung, leftLung, rightCentreMm: [NaN, NaN, NaN], leftCentreMm: [NaN, NaN, NaN] };
 
+  // Two explicit passes over the lung voxels in CtVolume order (k, then j, then i); no callbacks,
+  // so that V8 keeps these loops tight (they visit millions of voxels).
   const sample = new Float64Array(3 * Math.ceil(count / stride));
   let seen = 0;
-  forEachLungVoxel((i, j, k) => {
-    if (seen % stride === 0) toPatient(i, j, k, sample, 3 * (seen / stride));
-    seen++;
-  });
+  for (let k = 0, q = 0; k < slices; k++) {
+    for (let j = 0; j < rows; j++) {
+      for (let i = 0; i < columns; i++, q++) {
+        if (!lung[q]) continue;
+        if (seen % stride === 0) {
+          const at = 3 * (seen / stride);
+          sample[at] = ox + i * si[0] + j * sj[0] + k * sk[0];
+          sample[at + 1] = oy + i * si[1] + j * sj[1] + k * sk[1];
+          sample[at + 2] = oz + i * si[2] + j * sj[2] + k * sk[2];
+        }
+        seen++;
+      }
+    }
+  }
   const { centres } = twoMeans(sample);
   const rightIndex = centres[0][0] <= centres[1][0] ? 0 : 1;
   const right = centres[rightIndex];
   const left = centres[1 - rightIndex];
-  const masks = rightIndex === 0 ? [rightLung, leftLung] : [leftLung, rightLung];
-  const p = new Float64Array(3);
-  forEachLungVoxel((i, j, k, q) => {
-    toPatient(i, j, k, p, 0);
-    // The same rule as the k-means iterations: nearer centre, ties to cluster 0.
-    masks[squaredDistance(p, 0, centres[1]) < squaredDistance(p, 0, centres[0]) ? 1 : 0][q] = 1;
-  });
+  const [first, second] = rightIndex === 0 ? [rightLung, leftLung] : [leftLung, rightLung];
+  const [c0x, c0y, c0z] = centres[0];
+  const [c1x, c1y, c1z] = centres[1];
+  for (let k = 0, q = 0; k < slices; k++) {
+    for (let j = 0; j < rows; j++) {
+      for (let i = 0; i < columns; i++, q++) {
+        if (!lung[q]) continue;
+        const x = ox + i * si[0] + j * sj[0] + k * sk[0];
+        const y = oy + i * si[1] + j * sj[1] + k * sk[1];
+        const z = oz + i * si[2] + j * sj[2] + k * sk[2];
+        // The same rule as the k-means iterations: nearer centre, ties to cluster 0.
+        const d0 = (x - c0x) * (x - c0x) + (y - c0y) * (y - c0y) + (z - c0z) * (z - c0z);
+        const d1 = (x - c1x) * (x - c1x) + (y - c1y) * (y - c1y) + (z - c1z) * (z - c1z);
+        if (d1 < d0) second[q] = 1;
+        else first[q] = 1;
+      }
+    }
+  }
   return {
     rightLung,
     leftLung,

@@ -1,0 +1,43 @@
+// Ours in `npm run bench:inference`: one study through loadTriageModel's analyzer (the built
+// dist/), as the worker runs it. Ingest and model loading are not timed. One JSON line: ms
+// (analyze), slices per second, the stage timings, peak RSS of the whole process.
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createFrameDecoder } from '../../dist/libs/dicom/src/index.js';
+import { loadTriageModel } from '../../dist/libs/inference/src/index.js';
+import { FolderStudySource, ingestStudy } from '../../dist/libs/ingest/src/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const threads = Number(process.env.BENCH_THREADS ?? availableParallelism());
+const batchSlices = Number(process.env.BENCH_BATCH ?? 16);
+
+const decoder = createFrameDecoder(availableParallelism());
+const { volume } = await ingestStudy(new FolderStudySource(process.argv[2]), { decoder });
+await decoder.close();
+const analyzer = await loadTriageModel({
+  manifestPath: join(root, 'models/covid-triage-demo/manifest.json'),
+  executionProviders: ['cpu'],
+  intraOpThreads: threads,
+  batchSlices,
+});
+const start = performance.now();
+const { measurements, timings } = await analyzer.analyze(volume);
+const ms = performance.now() - start;
+await analyzer.close();
+const onnxMs = timings.lungsMs + timings.backboneMs + timings.classifyMs;
+process.stdout.write(
+  `${JSON.stringify({
+    ms,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+    slices: volume.geometry.slices,
+    slicesPerSecond: volume.geometry.slices / (ms / 1000),
+    threads,
+    batchSlices,
+    stagesAndOnnxMs: {
+      ...Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, Math.round(v)])),
+      onnxMs: Math.round(onnxMs),
+    },
+    covidProbability: measurements.covidProbability,
+  })}\n`,
+);
