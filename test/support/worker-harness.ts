@@ -239,7 +239,7 @@ export class WorkerProcess {
         }
       }
     });
-    this.child.stderr!.on('data', () => undefined);
+    this.child.stderr!.on('data', (chunk: Buffer) => void this.lines.push({ stderr: chunk.toString() }));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -248,7 +248,10 @@ export class WorkerProcess {
     while (Date.now() < deadline) {
       const found = this.lines.find(predicate);
       if (found) return found;
-      if (this.child.exitCode !== null) throw new Error(`worker exited (${this.child.exitCode}) before: ${what}`);
+      if (this.child.exitCode !== null) {
+        const tail = this.lines.slice(-5).map((l) => JSON.stringify(l).slice(0, 400));
+        throw new Error(`worker exited (${this.child.exitCode}) before: ${what}; last lines:\n${tail.join('\n')}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`timed out after ${timeoutMs} ms waiting for the worker to log: ${what}`);

@@ -189,8 +189,14 @@ export class KafkaStudyConsumer {
           count: this.inFlight.size,
         });
         for (const p of this.inFlight) p.abort.abort(new Error('shutdown deadline passed'));
-        // A step that cannot be interrupted (inference) gets a short grace, then we leave anyway.
-        await raceTimeout(all, Math.min(5_000, deadlineMs));
+        // A step that cannot be interrupted (inference) gets a short grace. Then we go without
+        // leaving the group cleanly (kafkajs would wait for the handler): the partition moves
+        // to another member after the session timeout, and the study is redone there.
+        if ((await raceTimeout(all, Math.min(2_000, deadlineMs))) === 'timeout') {
+          void this.consumer.disconnect().catch(() => undefined);
+          this.state.connected = false;
+          return;
+        }
       }
     }
     await raceTimeout(this.consumer.disconnect(), 10_000);

@@ -1,0 +1,178 @@
+import { parseConfig } from '@app/config';
+import { phantomStudy } from '@app/dicom';
+import type { VolumeAnalyzer } from '@app/inference';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JsonLogger } from '../../apps/worker/src/json-logger.js';
+import { loadAnalyzer, startWorker } from '../../apps/worker/src/worker.module.js';
+import { assertReachable, stack } from '../support/stack.js';
+import { buildWorker } from '../support/worker-build.js';
+import {
+  committedOffset,
+  createTopics,
+  EventSender,
+  reportsReferencing,
+  seriesOfStudy,
+  storeInstances,
+  TopicRecorder,
+  uniqueTopics,
+  workerEnvironment,
+  WorkerProcess,
+  type RecordedMessage,
+} from '../support/worker-harness.js';
+
+/**
+ * The worker under duress: a study that takes longer than the Kafka session timeout,
+ * a worker killed (SIGKILL) or stopped (SIGTERM) in the middle of a study. In every case
+ * the study ends up triaged exactly once in effect: one SEG, one SR, one report.
+ */
+const topics = uniqueTopics('e2e-worker-resilience');
+const recorder = new TopicRecorder();
+const sender = new EventSender(topics.studyAvailable);
+/** The broker's minimum (group.min.session.timeout.ms): a dead worker's partition moves on quickly. */
+const SESSION_TIMEOUT_MS = 6_000;
+const environment = workerEnvironment(topics, {
+  KAFKA_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+  KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
+  LOG_LEVEL: 'debug',
+});
+let workerMain: string;
+let sent = 0;
+
+beforeAll(async () => {
+  await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
+  await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
+  await createTopics(topics);
+  await recorder.start([topics.triageCompleted, topics.triageFailed, topics.deadLetter]);
+  await sender.connect();
+  workerMain = await buildWorker();
+}, 120_000);
+
+afterAll(async () => {
+  await sender.disconnect();
+  await recorder.stop();
+});
+
+/** Stores a fresh phantom study and announces it. */
+async function announcePhantom(): Promise<{ studyInstanceUid: string; eventId: string }> {
+  const study = phantomStudy();
+  await storeInstances(study.series.flatMap((s) => s.instances.map((i) => i.bytes)));
+  const { eventId } = await sender.study({ studyInstanceUid: study.studyInstanceUid });
+  sent++;
+  return { studyInstanceUid: study.studyInstanceUid, eventId };
+}
+
+const about = (studyInstanceUid: string) => (m: RecordedMessage) => m.json?.studyInstanceUid === studyInstanceUid;
+
+/** One SEG and one SR instance in the archive, one report on HAPI, one TriageCompleted, no TriageFailed. */
+async function expectTriagedOnce(studyInstanceUid: string): Promise<void> {
+  const answer = await recorder.waitFor('TriageCompleted', about(studyInstanceUid), 150_000);
+  expect(answer.topic).toBe(topics.triageCompleted);
+  const series = await seriesOfStudy(studyInstanceUid);
+  expect(series.filter((s) => s.modality === 'SEG').map((s) => s.instances)).toEqual([1]);
+  expect(series.filter((s) => s.modality === 'SR').map((s) => s.instances)).toEqual([1]);
+  const sr = (answer.json as { structuredReport: { sopInstanceUid: string } }).structuredReport;
+  expect(await reportsReferencing(sr.sopInstanceUid)).toHaveLength(1);
+  const answers = recorder.messages.filter(about(studyInstanceUid));
+  expect(answers.map((m) => m.topic)).toEqual([topics.triageCompleted]);
+}
+
+async function waitForCommit(offset: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await committedOffset(topics)) < offset) {
+    if (Date.now() > deadline) throw new Error(`offset ${offset} not committed within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+const analyzing = (eventId: string) => (line: Record<string, unknown>) =>
+  line.eventId === eventId && line.msg === 'step fetchStudy done';
+
+describe('triage worker resilience (real stack)', () => {
+  it('holds a study longer than the session timeout without a rebalance', async () => {
+    let analyses = 0;
+    let slowest = 0;
+    const slow = async (config: Parameters<typeof loadAnalyzer>[0], log: JsonLogger): Promise<VolumeAnalyzer> => {
+      const real = await loadAnalyzer(config, log);
+      return {
+        model: real.model,
+        executionProviders: real.executionProviders,
+        close: () => real.close(),
+        analyze: async (volume) => {
+          analyses++;
+          const started = Date.now();
+          // Twice the session timeout: without heartbeats the broker would evict this member.
+          await new Promise((resolve) => setTimeout(resolve, 2 * SESSION_TIMEOUT_MS));
+          const result = await real.analyze(volume);
+          slowest = Math.max(slowest, Date.now() - started);
+          return result;
+        },
+      };
+    };
+    const logger = new JsonLogger('warn', {}, () => undefined);
+    const worker = await startWorker(parseConfig(environment), { analyzer: slow, logger });
+    try {
+      const { studyInstanceUid } = await announcePhantom();
+      await expectTriagedOnce(studyInstanceUid);
+      await waitForCommit(sent);
+      expect(slowest).toBeGreaterThan(2 * SESSION_TIMEOUT_MS);
+      expect(analyses).toBe(1);
+      expect(worker.service.consumer.status.groupJoins).toBe(1);
+    } finally {
+      await worker.close();
+    }
+  }, 200_000);
+
+  it('finishes a study exactly once when its worker is killed (SIGKILL) mid-study and another starts', async () => {
+    const first = new WorkerProcess(workerMain, environment);
+    const { studyInstanceUid, eventId } = await announcePhantom();
+    await first.waitForLog('the study fetched', analyzing(eventId), 90_000);
+    first.kill('SIGKILL');
+    expect((await first.exited).signal).toBe('SIGKILL');
+    expect(recorder.messages.filter(about(studyInstanceUid))).toHaveLength(0);
+    expect(await committedOffset(topics)).toBeLessThan(sent);
+
+    const second = new WorkerProcess(workerMain, environment);
+    try {
+      await expectTriagedOnce(studyInstanceUid);
+      await waitForCommit(sent);
+    } finally {
+      second.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 240_000);
+
+  it('on SIGTERM past its deadline leaves the study uncommitted for the next worker', async () => {
+    const first = new WorkerProcess(workerMain, { ...environment, SHUTDOWN_DEADLINE_MS: '500' });
+    const { studyInstanceUid, eventId } = await announcePhantom();
+    await first.waitForLog('the study fetched', analyzing(eventId), 90_000);
+    const stopping = Date.now();
+    first.kill('SIGTERM');
+    await first.exited;
+    console.warn(`SIGTERM with a 500 ms deadline: exited after ${Date.now() - stopping} ms`);
+    expect(first.lines.some((l) => l.msg === 'shutdown deadline passed: studies in flight stay uncommitted')).toBe(
+      true,
+    );
+    expect(await committedOffset(topics)).toBeLessThan(sent);
+    expect(recorder.messages.filter(about(studyInstanceUid))).toHaveLength(0);
+
+    const second = new WorkerProcess(workerMain, environment);
+    try {
+      await expectTriagedOnce(studyInstanceUid);
+      await waitForCommit(sent);
+    } finally {
+      second.kill('SIGTERM');
+      await second.exited;
+    }
+  }, 240_000);
+
+  it('on SIGTERM within its deadline finishes the study in flight, commits, then exits', async () => {
+    const worker = new WorkerProcess(workerMain, { ...environment, SHUTDOWN_DEADLINE_MS: '120000' });
+    const { studyInstanceUid, eventId } = await announcePhantom();
+    await worker.waitForLog('the study fetched', analyzing(eventId), 90_000);
+    worker.kill('SIGTERM');
+    const exit = await worker.exited;
+    expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
+    await expectTriagedOnce(studyInstanceUid);
+    expect(await committedOffset(topics)).toBe(sent);
+  }, 240_000);
+});
