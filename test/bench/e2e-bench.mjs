@@ -68,7 +68,7 @@ try {
     `worker: ${worker.completed} completed, ${worker.failed.length} failed in ${(worker.ms / 1000).toFixed(1)} s ` +
       `(${(worker.ms / queued.length / 1000).toFixed(1)} s per study); peak RSS ${worker.peakRssMb.toFixed(0)} MB`,
   );
-  for (const failure of worker.failed) log(`  failed: ${failure}`);
+  for (const failure of worker.failed) log(`  failed: ${String(failure)}`);
   log(`RESULT e2e_ms=${m('ms').toFixed(0)} studies_per_hour=${perHour.toFixed(1)}`);
 } finally {
   for (const copy of copies) await deleteStudy(copy.orthancId).catch(() => undefined);

@@ -106,7 +106,7 @@ export async function runThroughWorker(studyUids, { logFile, concurrency = 1, ti
       }),
     });
     await producer.disconnect();
-    const timer = setTimeout(finish, timeoutMs);
+    const timer = setTimeout(() => finish(), timeoutMs);
     await finished;
     clearTimeout(timer);
     const ms = performance.now() - start;
