@@ -88,6 +88,18 @@ const analyzing = (eventId: string) => (line: Record<string, unknown>) =>
   line.eventId === eventId && line.msg === 'step fetchStudy done';
 
 describe('triage worker resilience (real stack)', () => {
+  it('refuses to start with a bad setting, naming the variable', async () => {
+    const worker = new WorkerProcess(workerMain, {
+      ...environment,
+      WORKER_CONCURRENCY: '0',
+      SHUTDOWN_DEADLINE_MS: 'soon',
+    });
+    expect((await worker.exited).code).toBe(78);
+    const stderr = worker.lines.map((l) => String(l.stderr ?? '')).join('');
+    expect(stderr).toMatch(/WORKER_CONCURRENCY/);
+    expect(stderr).toMatch(/SHUTDOWN_DEADLINE_MS/);
+  });
+
   it('holds a study longer than the session timeout without a rebalance', async () => {
     let analyses = 0;
     let slowest = 0;

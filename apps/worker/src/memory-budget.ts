@@ -2,11 +2,13 @@ import { PermanentError } from '@app/errors';
 import type { SeriesFootprint } from '@app/pipeline';
 
 /**
- * Bytes one voxel of the source grid costs while a study is processed: the HU volume
- * (2-4), three 0/1 masks (3), the lung and lesion probabilities mapped back (2 × 4) and
- * headroom for the SEG frames and decoding buffers. Measured peaks stay below this.
+ * Bytes one voxel of the source grid costs while a study is processed: the HU volume,
+ * three 0/1 masks, the probabilities mapped back, the SEG frames and decoding buffers.
+ * Measured: the real P001 series (148 × 512 × 512 = 38.8 M voxels) raised the worker's
+ * peak RSS from 205 MB idle to 1083-1093 MB, about 23 bytes per voxel. A 600-slice
+ * 512 × 512 study is then about 3.6 GB, within the default budget of 4096 MB.
  */
-export const BYTES_PER_VOXEL = 16;
+export const BYTES_PER_VOXEL = 24;
 
 /**
  * Memory-aware backpressure: the studies in flight together reserve at most the budget;
