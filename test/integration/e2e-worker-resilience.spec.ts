@@ -95,9 +95,8 @@ describe('triage worker resilience (real stack)', () => {
       SHUTDOWN_DEADLINE_MS: 'soon',
     });
     expect((await worker.exited).code).toBe(78);
-    const stderr = worker.lines.map((l) => String(l.stderr ?? '')).join('');
-    expect(stderr).toMatch(/WORKER_CONCURRENCY/);
-    expect(stderr).toMatch(/SHUTDOWN_DEADLINE_MS/);
+    expect(worker.stderr).toMatch(/WORKER_CONCURRENCY/);
+    expect(worker.stderr).toMatch(/SHUTDOWN_DEADLINE_MS/);
   });
 
   it('holds a study longer than the session timeout without a rebalance', async () => {

@@ -218,6 +218,8 @@ export async function reportsReferencing(srSopInstanceUid: string): Promise<fhir
 /** The worker as a child process, running the build from test/support/worker-build.ts. */
 export class WorkerProcess {
   readonly lines: Record<string, unknown>[] = [];
+  /** What the worker wrote to stderr (a configuration error, Node warnings). */
+  stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
 
@@ -239,7 +241,7 @@ export class WorkerProcess {
         }
       }
     });
-    this.child.stderr!.on('data', (chunk: Buffer) => void this.lines.push({ stderr: chunk.toString() }));
+    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
   }
 
@@ -250,7 +252,9 @@ export class WorkerProcess {
       if (found) return found;
       if (this.child.exitCode !== null) {
         const tail = this.lines.slice(-5).map((l) => JSON.stringify(l).slice(0, 400));
-        throw new Error(`worker exited (${this.child.exitCode}) before: ${what}; last lines:\n${tail.join('\n')}`);
+        throw new Error(
+          `worker exited (${this.child.exitCode}) before: ${what}; last lines:\n${tail.join('\n')}\n${this.stderr}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
