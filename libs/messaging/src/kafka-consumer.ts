@@ -111,18 +111,29 @@ export class KafkaStudyConsumer {
     return { ...this.state, inFlight: this.inFlight.size };
   }
 
-  async start(handler: MessageHandler): Promise<void> {
-    await this.consumer.connect();
-    try {
-      await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
-    } catch (error) {
-      throw new Error(`cannot subscribe to topic ${this.options.topic}: ${(error as Error).message}`, { cause: error });
+  /**
+   * Joins the group and starts handling messages. A broker that is still starting (e.g.
+   * "coordinator is loading") gets a few attempts with backoff before start-up fails.
+   */
+  async start(handler: MessageHandler, attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.consumer.connect();
+        await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+        await this.consumer.run({
+          autoCommit: false,
+          partitionsConsumedConcurrently: this.options.concurrency,
+          eachMessage: (payload) => this.handle(payload, handler),
+        });
+        return;
+      } catch (error) {
+        const message = `cannot consume topic ${this.options.topic}: ${(error as Error).message}`;
+        if (attempt >= attempts) throw new Error(message, { cause: error });
+        this.options.log('warn', `${message}; retrying`, { attempt });
+        await this.consumer.disconnect().catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
     }
-    await this.consumer.run({
-      autoCommit: false,
-      partitionsConsumedConcurrently: this.options.concurrency,
-      eachMessage: (payload) => this.handle(payload, handler),
-    });
   }
 
   private async handle(payload: EachMessagePayload, handler: MessageHandler): Promise<void> {

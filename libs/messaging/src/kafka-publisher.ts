@@ -61,8 +61,18 @@ export class KafkaEventPublisher {
     return this.connected;
   }
 
-  async connect(): Promise<void> {
-    await this.producer.connect();
+  /** Connects; a broker that is still starting gets a few attempts with backoff. */
+  async connect(attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.producer.connect();
+        return;
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        this.options.log('warn', `producer cannot connect: ${(error as Error).message}; retrying`, { attempt });
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
   }
 
   async disconnect(): Promise<void> {
