@@ -24,6 +24,7 @@ import {
   type ReportIndex,
   type ReportWriter,
   type TriageOutcome,
+  type TriageTracer,
 } from '@app/pipeline';
 import type { JsonLogger } from './json-logger.js';
 import type { MemoryBudget } from './memory-budget.js';
@@ -48,6 +49,8 @@ export interface HandlerDependencies {
   memory: MemoryBudget;
   decoder?: FrameDecoder;
   log: JsonLogger;
+  /** Spans and metrics of each triage run (@app/telemetry); default: none. */
+  tracer?: TriageTracer;
 }
 
 export interface HandlerSettings {
@@ -146,7 +149,7 @@ export class StudyEventHandler {
     );
     if (prior.kind !== 'none') return { prior };
     const outcome = await runTriage(
-      { source: this.deps.studySource(event.studyInstanceUid) },
+      { source: this.deps.studySource(event.studyInstanceUid), studyInstanceUid: event.studyInstanceUid },
       { analyzer, archive: this.deps.archive, reports: this.deps.reports },
       {
         identifierSystem: this.settings.identifierSystem,
@@ -160,6 +163,7 @@ export class StudyEventHandler {
           return this.deps.memory.reserve(footprint, reserveSignal);
         },
         ...(this.deps.decoder ? { decoder: this.deps.decoder } : {}),
+        ...(this.deps.tracer ? { tracer: this.deps.tracer } : {}),
       },
     );
     return { outcome };

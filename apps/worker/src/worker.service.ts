@@ -8,6 +8,7 @@ import type { VolumeAnalyzer } from '@app/inference';
 import { DicomwebStudySource } from '@app/ingest';
 import { KafkaEventPublisher, KafkaStudyConsumer, type KafkaLog } from '@app/messaging';
 import { DicomwebArchiveIndex, DicomwebArchiveWriter, FhirReportIndex, FhirServerReportWriter } from '@app/pipeline';
+import { OtelTriageTracer, shutdownTelemetry } from '@app/telemetry';
 import { HealthServer } from './health-server.js';
 import type { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -93,6 +94,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
         memory: this.memory,
         decoder: this.decoder,
         log,
+        // No-op unless the OpenTelemetry SDK was started (otel.ts, before main).
+        tracer: new OtelTriageTracer(),
       },
       {
         archiveBaseUrl: config.dicomweb.baseUrl,
@@ -146,6 +149,8 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     await this.health.close();
     await this.decoder.close();
     await this.analyzer.close();
+    // The last spans and metrics go out (bounded wait; no-op when telemetry is off).
+    await shutdownTelemetry();
     this.log.info('worker stopped');
   }
 }

@@ -8,6 +8,7 @@ import { withMemoryReservation, type ReserveMemory } from './memory-reservation.
 import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
 import type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';
 import { DEFAULT_PRIORITY_RULES, triagePriority, type PriorityRules } from './triage-priority.js';
+import { NO_TRACING, type StudyTrace, type TriageTracer } from './triage-tracer.js';
 
 /**
  * The triage of one study, step by step:
@@ -28,6 +29,8 @@ export interface TriagePorts {
 
 export interface TriageInput {
   source: StudySource;
+  /** The study the caller expects (the worker: from the event), so its trace names it from the start. */
+  studyInstanceUid?: string;
 }
 
 export type PipelineLog = (message: string, fields?: Record<string, unknown>) => void;
@@ -48,13 +51,26 @@ export interface TriageOptions {
   equipment?: Partial<SegEquipment & SrEquipment>;
   /** Called once the analysis is done, with the volume and masks (e.g. for the CLI's preview image). */
   onAnalyzed?: (study: IngestedStudy, analysis: TriageAnalysis) => void | Promise<void>;
+  /** One trace per study with a span per step, and metrics (@app/telemetry); default: none. */
+  tracer?: TriageTracer;
 }
 
 /** Runs every step; throws the first step's TriageError (TransientError or PermanentError). */
-export async function runTriage(
+export function runTriage(input: TriageInput, ports: TriagePorts, options: TriageOptions): Promise<TriageOutcome> {
+  const tracer = options.tracer ?? NO_TRACING;
+  const start = {
+    model: ports.analyzer.model,
+    ...(input.studyInstanceUid ? { studyInstanceUid: input.studyInstanceUid } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  };
+  return tracer.study(start, (trace) => triageStudy(input, ports, options, trace));
+}
+
+async function triageStudy(
   input: TriageInput,
   ports: TriagePorts,
   options: TriageOptions,
+  trace: StudyTrace,
 ): Promise<TriageOutcome> {
   const log = options.log ?? (() => undefined);
   const started = performance.now();
@@ -62,7 +78,7 @@ export async function runTriage(
   const step = async <T>(name: StepName, work: () => T | Promise<T>): Promise<T> => {
     options.signal?.throwIfAborted();
     const begin = performance.now();
-    const result = await work();
+    const result = await trace.step(name, async () => work());
     timings[`${name}Ms`] = Math.round(performance.now() - begin);
     log(`step ${name} done`, { step: name, ms: timings[`${name}Ms`] });
     return result;
@@ -73,6 +89,11 @@ export async function runTriage(
     : { source: input.source, release: () => undefined };
   try {
     const study = await step('fetchStudy', () => fetchStudy(memory.source, options));
+    trace.fetched({
+      studyInstanceUid: study.studyInstanceUid,
+      seriesInstanceUid: study.selection.selected.seriesInstanceUid,
+      slices: study.volume.geometry.slices,
+    });
     const analysis = await step('analyze', () => analyze(ports.analyzer, study));
     timings.inference = analysis.timings;
     await options.onAnalyzed?.(study, analysis);
