@@ -23,4 +23,5 @@ COPY models /models
 # Non-root, matching the chart's securityContext; the root filesystem may be read-only (/tmp is a volume).
 USER 10001:10001
 EXPOSE 3000
-CMD ["node", "dist/apps/worker/src/main.js"]
+# otel.js first: OpenTelemetry (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; docs/telemetry.md).
+CMD ["node", "--import", "./dist/apps/worker/src/otel.js", "dist/apps/worker/src/main.js"]

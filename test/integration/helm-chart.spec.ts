@@ -145,6 +145,28 @@ describe.skipIf(!helm)('helm lint and template', () => {
     expect(render('dicomweb.password=hunter2').stderr).toMatch(/additional properties 'password' not allowed/i);
   });
 
+  it('sends no telemetry by default, and OpenTelemetry’s own variables once an OTLP endpoint is set', () => {
+    expect(byKind(render().stdout).get('ConfigMap')).not.toMatch(/OTEL_/);
+    const rendered = render(
+      'telemetry.otlpEndpoint=http://otel-collector.observability:4318',
+      'telemetry.sampler=parentbased_traceidratio',
+      'telemetry.samplerArg=0.25',
+      'telemetry.existingSecret=collector-auth',
+    );
+    expect(rendered.stderr).toBe('');
+    const docs = byKind(rendered.stdout);
+    const configMap = docs.get('ConfigMap')!;
+    expect(configMap).toMatch(/OTEL_EXPORTER_OTLP_ENDPOINT: "http:\/\/otel-collector.observability:4318"/);
+    expect(configMap).toMatch(/OTEL_EXPORTER_OTLP_PROTOCOL: "http\/protobuf"/);
+    expect(configMap).toMatch(/OTEL_TRACES_SAMPLER: "parentbased_traceidratio"/);
+    expect(configMap).toMatch(/OTEL_TRACES_SAMPLER_ARG: "0.25"/);
+    expect(configMap).toMatch(/OTEL_METRIC_EXPORT_INTERVAL: "60000"/);
+    expect(docs.get('Deployment')).toMatch(
+      /- name: OTEL_EXPORTER_OTLP_HEADERS\s+valueFrom:\s+secretKeyRef:\s+name: collector-auth\s+key: headers/,
+    );
+    expect(render('telemetry.otlpProtocol=thrift').code).not.toBe(0);
+  });
+
   it('mounts a model volume read-only and adds the autoscaler when asked', () => {
     const docs = byKind(
       render('model.source=persistentVolumeClaim', 'model.existingClaim=model-sets', 'autoscaling.enabled=true').stdout,

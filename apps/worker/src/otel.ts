@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { startTelemetry } from '@app/telemetry';
 import { JsonLogger } from './json-logger.js';
 
@@ -9,12 +10,16 @@ import { JsonLogger } from './json-logger.js';
  * Telemetry that cannot start never stops the worker.
  */
 const log = new JsonLogger('info', { service: 'covid-ct-triage-worker', component: 'telemetry' });
-try {
-  const settings = startTelemetry(process.env, { serviceName: 'covid-ct-triage-worker' });
-  if (settings.enabled)
-    log.info('telemetry on', { traces: settings.traces, metrics: settings.metrics, logs: settings.logs });
-} catch (error) {
-  log.write('warn', 'telemetry could not start; the worker runs without it', {
-    error: error instanceof Error ? error.message : String(error),
-  });
+// Worker threads (the frame decoders) inherit --import: one SDK per process, in the main thread.
+if (isMainThread) {
+  try {
+    const settings = startTelemetry(process.env, { serviceName: 'covid-ct-triage-worker' });
+    if (settings.enabled) {
+      log.info('telemetry on', { traces: settings.traces, metrics: settings.metrics, logs: settings.logs });
+    }
+  } catch (error) {
+    log.write('warn', 'telemetry could not start; the worker runs without it', {
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }

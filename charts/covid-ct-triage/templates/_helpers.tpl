@@ -84,6 +84,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
       name: {{ .Values.fhir.existingSecret }}
       key: {{ .Values.fhir.secretKeys.bearerToken }}
 {{- end }}
+{{- if .Values.telemetry.existingSecret }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.telemetry.existingSecret }}
+      key: {{ .Values.telemetry.secretKeys.headers }}
+{{- end }}
 {{- with .Values.worker.nodeOptions }}
 - name: NODE_OPTIONS
   value: {{ . | quote }}
