@@ -264,13 +264,15 @@ class Trainer:
                 losses.append(float(loss.detach()))
                 if deadline and time.time() > deadline:
                     break
+            train_s = time.time() - it0
             d = self.lung_dice(net, val_slices)
             if d > best:
                 best, best_state = d, {k: v.detach().cpu().clone() for k, v in net.state_dict().items()}
                 torch.save(best_state, self.out / "lungs-best.pt")
             self.record({"stage": "lungs", "epoch": epoch, "iters": len(losses), "loss": float(np.mean(losses)),
                          "val_lung_dice": d, "best": best, "lr": opt.param_groups[0]["lr"],
-                         "s_per_iter": (time.time() - it0) / max(1, len(losses)), "elapsed_s": time.time() - t0})
+                         "s_per_iter": train_s / max(1, len(losses)), "val_s": time.time() - it0 - train_s,
+                         "elapsed_s": time.time() - t0})
             if deadline and time.time() > deadline:
                 self.log("lung stage: time cap reached, keeping the best checkpoint")
                 break
@@ -337,6 +339,7 @@ class Trainer:
                 stats.append(self.multitask_step(model, cls, opt, batch))
                 if deadline and time.time() > deadline:
                     break
+            train_s = time.time() - it0
             auc, dsc = self.validate(model, cls, val)
             key = (auc if not math.isnan(auc) else -1.0, dsc if not math.isnan(dsc) else -1.0)
             improved = key > best
@@ -348,7 +351,8 @@ class Trainer:
             self.record({"stage": "multitask", "epoch": epoch, "iters": len(stats), "loss": float(arr[:, 0].mean()),
                          "loss_cls": float(arr[:, 1].mean()), "loss_seg": float(arr[:, 2].mean()),
                          "val_auc": auc, "val_lesion_dice": dsc, "best": improved, "lr": opt.param_groups[0]["lr"],
-                         "s_per_iter": (time.time() - it0) / max(1, len(stats)), "elapsed_s": time.time() - t0})
+                         "s_per_iter": train_s / max(1, len(stats)), "val_s": time.time() - it0 - train_s,
+                         "elapsed_s": time.time() - t0})
             if deadline and time.time() > deadline:
                 self.log("multitask stage: time cap reached, keeping the best checkpoint")
                 break
@@ -372,7 +376,7 @@ class Trainer:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        return float(loss), lc, ls
+        return float(loss.detach()), lc, ls
 
     @torch.no_grad()
     def validate(self, model, cls, val: List[Item]) -> Tuple[float, float]:
@@ -402,12 +406,18 @@ def _jsonable(cfg: dict) -> dict:
 def build_items(refs: Sequence[StudyRef], keep_full: bool, log=print) -> List[Item]:
     items = []
     for i, r in enumerate(refs):
-        it = make_item(r, keep_full)
+        try:
+            it = make_item(r, keep_full)
+        except Exception as e:  # a loader's DatasetError (unreadable, misaligned...): skip and say so
+            log(f"  skipped {r.id}: {type(e).__name__}: {e}")
+            continue
         if r.covid == 1 and not r.has_lesion_mask:
             it.box_lesion = None
         items.append(it)
         if (i + 1) % 50 == 0:
             log(f"  prepared {i + 1}/{len(refs)}")
+    if refs and not items:
+        raise ValueError("no study could be loaded")
     return items
 
 
@@ -416,6 +426,33 @@ def to_cpu_copy(cls_type, state, *args, **kw):
     m = cls_type(*args, **kw)
     m.load_state_dict({k: v.detach().cpu().contiguous() for k, v in state.items()})
     return m.eval()
+
+
+def export_trained(out: Path, cfg: dict, models, model_id: str, version: str, name: str, log=print) -> dict:
+    """export.py's model set with trained=true. Where the `onnx` and `jsonschema` packages are
+    missing (a bare GPU machine) the graphs are still written: torch's TorchScript exporter only
+    needs `onnx` to splice in custom onnxscript functions, which these graphs have none of, and
+    the manifest is then written without its schema check (said in the log)."""
+    from . import export as ex
+
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        from torch.onnx._internal.torchscript_exporter import onnx_proto_utils
+
+        onnx_proto_utils._add_onnxscript_fn = lambda model_bytes, custom_opsets: model_bytes
+        log("onnx package missing: exporting without onnxscript function splicing (none used)")
+    kw = dict(hidden=cfg["hidden"], model_id=model_id, version=version, name=name, models=models, trained=True)
+    try:
+        import jsonschema  # noqa: F401
+    except ImportError:
+        paths = ex.export_graphs(out, *models)
+        manifest = ex.build_manifest(paths, model_id=model_id, version=version, name=name,
+                                     width=cfg["width"], trained=True)
+        (Path(out) / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
+        log("jsonschema package missing: manifest.json written without its schema check")
+        return manifest
+    return ex.export_model_set(out, cfg["width"], **kw)
 
 
 def parse_args(argv=None):
@@ -495,15 +532,12 @@ def main(argv=None, refs: Optional[List[StudyRef]] = None, val_refs: Optional[Li
     model, cls = tr.train_multitask(train, val, budget_end)
     summary = {"wall_s": clock.elapsed(), "history": tr.history}
     if not a.no_export:
-        from .export import export_model_set
-
         models = (to_cpu_copy(networks.LungNet, lungs.state_dict(), cfg["width"]),
                   to_cpu_copy(networks.BackboneSeg, model.state_dict(), cfg["width"]),
                   to_cpu_copy(networks.ClsMLP, cls.state_dict(), hidden=cfg["hidden"]))
         data_note = "synthetic data" if a.demo else ("+".join(d.partition("=")[0] for d in data) or "given data")
-        manifest = export_model_set(a.out, cfg["width"], hidden=cfg["hidden"], model_id=a.model_id,
-                                    version=a.version, models=models, trained=True,
-                                    name=f"COVID-19 CT triage (Goncharov et al. 2021), trained on {data_note}")
+        manifest = export_trained(a.out, cfg, models, a.model_id, a.version,
+                                  f"COVID-19 CT triage (Goncharov et al. 2021), trained on {data_note}", log)
         summary["manifest"] = manifest["id"] + "@" + manifest["version"]
         log(f"exported to {a.out}")
     log(f"done in {clock.elapsed():.0f} s")
