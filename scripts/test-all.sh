@@ -48,6 +48,14 @@ bash scripts/stack/stack.sh up
 log "stack up in $(($(now_ms) - stack_t0)) ms"
 bash scripts/stack/stack.sh status
 
+step "helm (for the chart test), from the Go module proxy"
+# Not a hard requirement: without Go the chart test says so and skips its rendering cases.
+if command -v helm >/dev/null || command -v go >/dev/null; then
+  bash scripts/lib/helm.sh install
+else
+  log "neither helm nor go on this machine: the Helm chart rendering tests will skip"
+fi
+
 step "integration tests"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile="$reports/integration.json"
 
