@@ -41,7 +41,8 @@ def test_normal_insertion_changes_nothing(host):
 
 
 def test_cached_study_severity_matches_its_masks(tmp_path):
-    refs = synthetic.make_set("t", [0], host=False, kinds=("covid",), cache_root=tmp_path, log=lambda m: None)
+    # nodules, seed 0: one of the smallest phantoms (154 x 154 x 52 at 2 mm), so the test stays fast
+    refs = synthetic.make_set("t", [0], host=False, kinds=("nodules",), cache_root=tmp_path, log=lambda m: None)
     study = refs[0].load()
     assert study.spacing[:2] == (2.0, 2.0)
     assert 40 <= study.hu.shape[2] <= 150 and 1.5 * 0.88 <= study.spacing[2] <= 5.0 * 1.12
