@@ -307,7 +307,8 @@ class Trainer:
         out = np.zeros(p.x.shape, bool)
         for k0 in range(0, p.x.shape[2], 16):
             x = torch.from_numpy(np.asarray(p.x[:, :, k0:k0 + 16], np.float32)).permute(2, 0, 1)[:, None]
-            out[:, :, k0:k0 + 16] = (torch.sigmoid(net(x.to(self.device)))[:, 0] > LUNG_THRESHOLD).permute(1, 2, 0).cpu().numpy()
+            prob = torch.sigmoid(net(x.to(self.device)))[:, 0]
+            out[:, :, k0:k0 + 16] = (prob > LUNG_THRESHOLD).permute(1, 2, 0).cpu().numpy()
         return out
 
     # ------------------------------------------------------------ multitask net (notes §5)
@@ -394,7 +395,8 @@ class Trainer:
             ys.append(it.covid)
             ps.append(float(torch.sigmoid(logit[0])))
             if it.covid == 1 and les is not None:
-                pred = (torch.sigmoid(seg[0]) > LESION_THRESHOLD).cpu().numpy()[: x.shape[0], : x.shape[1], : x.shape[2]]
+                pred = (torch.sigmoid(seg[0]) > LESION_THRESHOLD).cpu().numpy()
+                pred = pred[: x.shape[0], : x.shape[1], : x.shape[2]]
                 dices.append(dice(pred, les > 0.5))
         return roc_auc(ys, ps), float(np.mean(dices)) if dices else float("nan")
 
