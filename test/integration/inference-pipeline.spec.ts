@@ -20,7 +20,7 @@ import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
  * through @app/ingest and loadTriageModel, checked for mechanics (shapes, lesion ⊆ lungs,
  * consistent numbers) and for parity with training/covid_triage/infer.py, an independent
  * numpy + onnxruntime (Python) implementation of the same steps. Nothing here depends on the
- * weights being good: today they are untrained.
+ * weights being good (they are a small demonstration trained on synthetic data).
  *
  * Parity tolerances. Both sides feed onnxruntime bit-identical inputs (same float64 formulas,
  * float32 storage), so the probabilities differ only by onnxruntime's round-off between

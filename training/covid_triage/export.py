@@ -149,7 +149,7 @@ def export_model_set(out_dir: Path, width: float = 1.0, seed: int = 0, *, hidden
     paths = export_graphs(out_dir, *models)
     manifest = build_manifest(
         paths, model_id=model_id, version=version, trained=trained, width=width,
-        name=name or "COVID-19 CT triage (Goncharov et al. 2021), untrained demonstration graphs")
+        name=name or "COVID-19 CT triage after Goncharov et al. 2021 (untrained)")
     validate_manifest(manifest)
     (Path(out_dir) / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest

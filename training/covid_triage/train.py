@@ -430,6 +430,11 @@ def to_cpu_copy(cls_type, state, *args, **kw):
     return m.eval()
 
 
+def manifest_name(data_note: str) -> str:
+    """The model's name goes into DICOM LO attributes (SEG/SR algorithm name): 64 characters at most."""
+    return f"COVID-19 CT triage after Goncharov et al. 2021 ({data_note})"[:64]
+
+
 def export_trained(out: Path, cfg: dict, models, model_id: str, version: str, name: str, log=print) -> dict:
     """export.py's model set with trained=true. Where the `onnx` and `jsonschema` packages are
     missing (a bare GPU machine) the graphs are still written: torch's TorchScript exporter only
@@ -539,7 +544,7 @@ def main(argv=None, refs: Optional[List[StudyRef]] = None, val_refs: Optional[Li
                   to_cpu_copy(networks.ClsMLP, cls.state_dict(), hidden=cfg["hidden"]))
         data_note = "synthetic data" if a.demo else ("+".join(d.partition("=")[0] for d in data) or "given data")
         manifest = export_trained(a.out, cfg, models, a.model_id, a.version,
-                                  f"COVID-19 CT triage (Goncharov et al. 2021), trained on {data_note}", log)
+                                  manifest_name(data_note), log)
         summary["manifest"] = manifest["id"] + "@" + manifest["version"]
         log(f"exported to {a.out}")
     log(f"done in {clock.elapsed():.0f} s")

@@ -13,7 +13,7 @@ function validManifest() {
     schemaVersion: 1,
     id: 'covid-triage-multitask-demo',
     version: '0.0.0-untrained',
-    name: 'COVID-19 CT triage (Goncharov et al. 2021), untrained demonstration graphs',
+    name: 'COVID-19 CT triage after Goncharov et al. 2021 (untrained)',
     intendedUse: 'demonstration only — not for clinical use',
     reference: 'Goncharov et al., arXiv:2006.01441 (COVID-19 triage, multitask spatial model)',
     weights: { trained: false, widthMultiplier: 0.25 },
@@ -144,6 +144,13 @@ describe('parseModelManifest', () => {
     });
     expect(issues.some((i) => i.includes('extra'))).toBe(true);
     expect(issues.some((i) => i.startsWith('intendedUse:'))).toBe(true);
+  });
+
+  it('rejects a name longer than a DICOM LO value (it becomes the SEG/SR algorithm name)', () => {
+    const issues = issuesOf((m) => {
+      m.name = 'x'.repeat(65);
+    });
+    expect(issues.some((i) => i.startsWith('name:'))).toBe(true);
   });
 
   it('names wrong tensor names and ranks', () => {

@@ -41,7 +41,8 @@ export const modelManifestSchema = z.strictObject({
   schemaVersion: z.literal(1),
   id: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
   version: z.string().min(1),
-  name: z.string().min(1),
+  /** Goes into DICOM LO attributes (the SEG/SR algorithm name): 64 characters at most. */
+  name: z.string().min(1).max(64),
   intendedUse: z.string().regex(/not for clinical use/, 'must say "not for clinical use"'),
   reference: z.string().optional(),
   weights: z.looseObject({ trained: z.boolean(), widthMultiplier: z.number().gt(0) }).optional(),

@@ -169,7 +169,7 @@ export function encodeSeg(
   const result = writeSegmentation({
     volume: study.volume,
     sourceInstance: study.sourceInstance,
-    algorithm: { id: model.id, name: dicomLongString(model.name), version: model.version },
+    algorithm: { id: model.id, name: model.name, version: model.version },
     segments: [
       { ...LEFT_LUNG, mask: masks.leftLung },
       { ...RIGHT_LUNG, mask: masks.rightLung },
@@ -203,7 +203,6 @@ export function encodeSr(
   for (const { source } of study.volume.slices) {
     sources.set(source.sopInstanceUid, { sopClassUid: source.sopClassUid, sopInstanceUid: source.sopInstanceUid });
   }
-  const measurements = analysis.measurements;
   const result = writeMeasurementReport({
     sourceInstance: study.sourceInstance,
     sourceSeries: { seriesInstanceUid: study.selection.selected.seriesInstanceUid, instances: [...sources.values()] },
@@ -213,7 +212,7 @@ export function encodeSr(
       sopClassUid: seg.sopClassUid,
       segmentNumbers: SEGMENT_NUMBERS,
     },
-    measurements: { ...measurements, model: { ...measurements.model, name: dicomLongString(measurements.model.name) } },
+    measurements: analysis.measurements,
     options: {
       ...(options.now ? { contentDateTime: options.now } : {}),
       ...(options.equipment ? { equipment: options.equipment } : {}),
@@ -281,11 +280,6 @@ function writtenRef(object: EncodedDicomObject, receipt: ArchiveReceipt, index: 
     location: stored?.location ?? '',
     duplicate: stored?.duplicate ?? false,
   };
-}
-
-/** DICOM LO values hold at most 64 characters; a longer model name is shortened, not refused. */
-function dicomLongString(text: string): string {
-  return text.length <= 64 ? text : text.slice(0, 64).trimEnd();
 }
 
 /** DICOM DA (YYYYMMDD) → FHIR date (YYYY-MM-DD); a time would need a zone the DICOM rarely states. */
