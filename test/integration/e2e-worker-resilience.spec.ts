@@ -152,20 +152,27 @@ describe('triage worker resilience (real stack)', () => {
     }
   }, 240_000);
 
-  it('on SIGTERM past its deadline leaves the study uncommitted for the next worker', async () => {
+  it('on SIGTERM past its deadline, the study is finished exactly once: by the next worker, or by a write-back already begun', async () => {
     const first = new WorkerProcess(workerMain, { ...environment, SHUTDOWN_DEADLINE_MS: '500' });
     const { studyInstanceUid, eventId } = await announcePhantom();
     await first.waitForLog('the study fetched', analyzing(eventId), 90_000);
     const stopping = Date.now();
     first.kill('SIGTERM');
     await first.exited;
-    console.warn(`SIGTERM with a 500 ms deadline: exited after ${Date.now() - stopping} ms`);
-    expect(first.lines.some((l) => l.msg === 'shutdown deadline passed: studies in flight stay uncommitted')).toBe(
+    expect(first.lines.some((l) => l.msg === 'shutdown deadline passed: interrupting the studies in flight')).toBe(
       true,
     );
-    expect(await committedOffset(topics)).toBeLessThan(sent);
-    expect(recorder.messages.filter(about(studyInstanceUid))).toHaveLength(0);
-
+    // Interrupted before its write-back: uncommitted, no answer. Caught in its write-back
+    // (not interruptible): answered and committed. Never a report without an answer.
+    const finishedByFirst = (await committedOffset(topics)) === sent;
+    console.warn(
+      `SIGTERM with a 500 ms deadline: exited after ${Date.now() - stopping} ms; ` +
+        `the study was finished by the ${finishedByFirst ? 'first worker (write-back under way)' : 'next worker'}`,
+    );
+    if (finishedByFirst) {
+      await expectTriagedOnce(studyInstanceUid);
+      return;
+    }
     const second = new WorkerProcess(workerMain, environment);
     try {
       await expectTriagedOnce(studyInstanceUid);

@@ -13,6 +13,9 @@ import { Kafka, logLevel, type Consumer, type EachMessagePayload, type LogEntry 
  *   signal aborts, and whatever was not finished stays uncommitted (redelivered later).
  */
 
+/** How long handlers may still run after their signal aborted (inference, a write-back under way). */
+const UNINTERRUPTIBLE_GRACE_MS = 5_000;
+
 export interface ConsumedMessage {
   topic: string;
   partition: number;
@@ -164,8 +167,9 @@ export class KafkaStudyConsumer {
         },
         { signal: abort.signal },
       );
-      // After the deadline nothing is committed: the next owner redoes the (idempotent) work.
-      if (disposition === 'commit' && !abort.signal.aborted) {
+      // 'commit' means finished (written back and answered, or parked), even past the deadline;
+      // anything else stays uncommitted and the next owner redoes the (idempotent) work.
+      if (disposition === 'commit') {
         await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
       } else if (this.stopping || abort.signal.aborted) {
         this.options.log('info', 'message left uncommitted for the next owner', { partition, offset: message.offset });
@@ -196,14 +200,15 @@ export class KafkaStudyConsumer {
       this.options.log('info', 'waiting for studies in flight', { count: pending.length, deadlineMs });
       const all = Promise.all(pending.map((p) => p.done));
       if ((await raceTimeout(all, deadlineMs)) === 'timeout') {
-        this.options.log('warn', 'shutdown deadline passed: studies in flight stay uncommitted', {
+        this.options.log('warn', 'shutdown deadline passed: interrupting the studies in flight', {
           count: this.inFlight.size,
         });
         for (const p of this.inFlight) p.abort.abort(new Error('shutdown deadline passed'));
-        // A step that cannot be interrupted (inference) gets a short grace. Then we go without
-        // leaving the group cleanly (kafkajs would wait for the handler): the partition moves
-        // to another member after the session timeout, and the study is redone there.
-        if ((await raceTimeout(all, Math.min(2_000, deadlineMs))) === 'timeout') {
+        // Steps that cannot be interrupted (inference, a write-back already begun) get a short
+        // grace. Then we go without leaving the group cleanly (kafkajs would wait for the
+        // handler): the partition moves to another member after the session timeout, and the
+        // study is redone there.
+        if ((await raceTimeout(all, UNINTERRUPTIBLE_GRACE_MS)) === 'timeout') {
           void this.consumer.disconnect().catch(() => undefined);
           this.state.connected = false;
           return;

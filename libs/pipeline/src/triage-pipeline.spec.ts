@@ -148,6 +148,26 @@ describe('runTriage', () => {
     expect(archive.stored.size).toBe(0);
   });
 
+  it('finishes a write-back already begun when its signal aborts (no report without its answer)', async () => {
+    const controller = new AbortController();
+    const archive = new FakeArchive();
+    const reports = new FakeReports();
+    const store = archive.store.bind(archive);
+    archive.store = async (objects) => {
+      controller.abort(new Error('shutting down'));
+      return store(objects);
+    };
+    const outcome = await runTriage(
+      { source: new MemoryStudySource(files) },
+      { analyzer: new ThresholdAnalyzer(), archive, reports },
+      { ...options, signal: controller.signal },
+    );
+    expect(controller.signal.aborted).toBe(true);
+    expect(archive.stored.size).toBe(2);
+    expect(reports.bundles).toHaveLength(1);
+    expect(outcome.structuredReport.sopInstanceUid).toBe([...archive.stored.keys()][1]);
+  });
+
   it('reserves the series memory before fetching pixels and gives it back, also on failure', async () => {
     const events: string[] = [];
     const reserveMemory = async (footprint: { voxels: number }) => {

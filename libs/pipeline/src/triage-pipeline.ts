@@ -41,7 +41,10 @@ export interface TriageOptions {
   decoder?: FrameDecoder;
   /** One line per decision or step; UIDs only, never patient data. */
   log?: PipelineLog;
-  /** Checked between steps and passed to the ports: an aborted triage stops at the next step. */
+  /**
+   * Checked between steps up to the encoding: an aborted triage stops at the next step. Once
+   * write-back has begun it runs to the end (bounded by the ports' own timeouts).
+   */
   signal?: AbortSignal;
   /** Admits the chosen series into memory before any pixel is fetched (backpressure, size cap). */
   reserveMemory?: ReserveMemory;
@@ -75,8 +78,10 @@ async function triageStudy(
   const log = options.log ?? (() => undefined);
   const started = performance.now();
   const timings: Partial<StepTimings> = {};
-  const step = async <T>(name: StepName, work: () => T | Promise<T>): Promise<T> => {
-    options.signal?.throwIfAborted();
+  // Write-back (storeObjects, writeReport) is not interruptible: a report written while the
+  // caller gave up would make the redelivered event look done without its answer ever sent.
+  const step = async <T>(name: StepName, work: () => T | Promise<T>, interruptible = true): Promise<T> => {
+    if (interruptible) options.signal?.throwIfAborted();
     const begin = performance.now();
     const result = await trace.step(name, async () => work());
     timings[`${name}Ms`] = Math.round(performance.now() - begin);
@@ -102,9 +107,10 @@ async function triageStudy(
     const sr = await step('encodeSr', () => encodeSr(study, analysis, seg, { ...options, now }));
     // The volume and masks are no longer needed: let them go before the slow network steps.
     memory.release();
-    const stored = await step('storeObjects', () => storeObjects(ports.archive, [seg, sr], options.signal));
+    options.signal?.throwIfAborted();
+    const stored = await step('storeObjects', () => storeObjects(ports.archive, [seg, sr]), false);
     const bundle = buildReport(study, analysis, seg, sr, { identifierSystem: options.identifierSystem, now });
-    const report = await step('writeReport', () => writeReport(ports.reports, bundle, options.signal));
+    const report = await step('writeReport', () => writeReport(ports.reports, bundle), false);
     const measurements = analysis.measurements;
     return {
       studyInstanceUid: study.studyInstanceUid,
