@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from covid_triage import train
+from covid_triage import sampling, train
 from covid_triage.phantom import make_phantom
 from covid_triage.study import Study, StudyRef
 
@@ -26,48 +26,48 @@ def tiny_refs(seeds, unmask_first_covid=True):
 
 
 def test_group_probabilities_follow_the_recipe_and_renormalise():
-    full = train.group_probabilities({"neg": [1], "pos_nomask": [1], "pos_mask": [1]})
+    full = sampling.group_probabilities({"neg": [1], "pos_nomask": [1], "pos_mask": [1]})
     assert full == pytest.approx({"neg": 0.25, "pos_nomask": 0.25, "pos_mask": 0.5})
-    no_unmasked = train.group_probabilities({"neg": [1], "pos_nomask": [], "pos_mask": [1]})
+    no_unmasked = sampling.group_probabilities({"neg": [1], "pos_nomask": [], "pos_mask": [1]})
     assert no_unmasked == pytest.approx({"neg": 1 / 3, "pos_mask": 2 / 3})
     with pytest.raises(ValueError):
-        train.group_probabilities({})
+        sampling.group_probabilities({})
 
 
 def test_drawn_groups_match_the_sampling_proportions():
-    probs = train.group_probabilities({"neg": [1], "pos_nomask": [1], "pos_mask": [1]})
-    draws = train.draw_groups(np.random.default_rng(0), probs, 20000)
+    probs = sampling.group_probabilities({"neg": [1], "pos_nomask": [1], "pos_mask": [1]})
+    draws = sampling.draw_groups(np.random.default_rng(0), probs, 20000)
     for g, p in probs.items():
         assert draws.count(g) / len(draws) == pytest.approx(p, abs=0.015)
 
 
 def test_group_of():
-    assert train.group_of(0, True) == "neg"
-    assert train.group_of(1, True) == "pos_mask"
-    assert train.group_of(1, False) == "pos_nomask"
-    assert train.group_of(None, True) is None
+    assert sampling.group_of(0, True) == "neg"
+    assert sampling.group_of(1, True) == "pos_mask"
+    assert sampling.group_of(1, False) == "pos_nomask"
+    assert sampling.group_of(None, True) is None
 
 
 def test_z_subsampling_gives_32_to_63_slices_with_k_floor_n_over_32():
     rng = np.random.default_rng(0)
     for n in range(32, 400):
         for _ in range(3):
-            idx = train.z_indices(n, rng)
+            idx = sampling.z_indices(n, rng)
             k = n // 32
             assert 32 <= len(idx) <= 63, (n, len(idx))
             assert np.all(np.diff(idx) == k) and 0 <= idx[0] < k
-    assert len(train.z_indices(20, rng)) == 20  # fewer than 32 slices: keep them all
+    assert len(sampling.z_indices(20, rng)) == 20  # fewer than 32 slices: keep them all
 
 
 def test_centre_crop_caps_the_box_at_128_by_160():
-    rs, cs = train.centre_crop(200, 150, (128, 160))
+    rs, cs = sampling.centre_crop(200, 150, (128, 160))
     assert (rs.stop - rs.start, cs.stop - cs.start) == (128, 150)
     assert rs.start == 36 and cs.start == 0
 
 
 def test_pad_batch_zero_pads_to_the_largest_and_at_least_8():
     a, b = np.ones((5, 9, 4), np.float32), np.ones((7, 3, 10), np.float32)
-    out, _ = train.pad_batch([a, b])
+    out, _ = sampling.pad_batch([a, b])
     assert tuple(out.shape) == (2, 8, 9, 10)
     assert float(out[0].sum()) == a.sum() and float(out[0, 5:].abs().sum()) == 0.0
 
@@ -95,7 +95,7 @@ def test_seg_loss_only_counts_masked_positives():
 
 def test_split_validation_is_stratified_and_disjoint():
     refs = tiny_refs(list(range(10)))
-    tr, val = train.split_validation(refs, 8, seed=0)
+    tr, val = sampling.split_validation(refs, 8, seed=0)
     assert len(val) == 8 and not {r.id for r in tr} & {r.id for r in val}
     assert {r.covid for r in val} == {0, 1}
 
