@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './app-config.js';
+import { ConfigError, otelEnvironment, parseConfig } from './app-config.js';
 
 describe('parseConfig', () => {
   it('defaults to the local test stack', () => {
@@ -98,5 +98,17 @@ describe('parseConfig', () => {
     ['FHIR_IDENTIFIER_SYSTEM', { FHIR_IDENTIFIER_SYSTEM: 'not a uri' }],
   ])('refuses a bad %s, naming it', (name, environment) => {
     expect(() => parseConfig(environment)).toThrow(new RegExp(`${name}[.:]`));
+  });
+});
+
+describe('otelEnvironment', () => {
+  it('hands over only the OTEL_* variables (no credentials of ours)', () => {
+    const handed = otelEnvironment({
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+      OTEL_SERVICE_NAME: 'triage',
+      DICOMWEB_PASSWORD: 'secret',
+      OTEL_TRACES_EXPORTER: undefined,
+    });
+    expect(handed).toEqual({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318', OTEL_SERVICE_NAME: 'triage' });
   });
 });

@@ -236,3 +236,17 @@ function dicomwebAuth(env: z.infer<typeof environmentSchema>): DicomwebAuth {
 export function loadConfigFromEnvironment(): AppConfig {
   return parseConfig(process.env);
 }
+
+/**
+ * OpenTelemetry's own standard variables (OTEL_*), for @app/telemetry, which must start
+ * before the application's configuration exists. The SDK validates and interprets them.
+ */
+export function otelEnvironment(
+  environment: Readonly<Record<string, string | undefined>> = process.env,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(environment).filter(
+      (entry): entry is [string, string] => entry[0].startsWith('OTEL_') && entry[1] !== undefined,
+    ),
+  );
+}
