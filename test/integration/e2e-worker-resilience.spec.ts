@@ -76,6 +76,18 @@ async function expectTriagedOnce(studyInstanceUid: string): Promise<void> {
   expect(answers.map((m) => m.topic)).toEqual([topics.triageCompleted]);
 }
 
+/** A fresh worker takes over the uncommitted event and triages the study exactly once. */
+async function finishedByNextWorker(studyInstanceUid: string): Promise<void> {
+  const next = new WorkerProcess(workerMain, environment);
+  try {
+    await expectTriagedOnce(studyInstanceUid);
+    await waitForCommit(sent);
+  } finally {
+    next.kill('SIGTERM');
+    await next.exited;
+  }
+}
+
 async function waitForCommit(offset: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while ((await committedOffset(topics)) < offset) {
@@ -142,14 +154,7 @@ describe('triage worker resilience (real stack)', () => {
     expect(recorder.messages.filter(about(studyInstanceUid))).toHaveLength(0);
     expect(await committedOffset(topics)).toBeLessThan(sent);
 
-    const second = new WorkerProcess(workerMain, environment);
-    try {
-      await expectTriagedOnce(studyInstanceUid);
-      await waitForCommit(sent);
-    } finally {
-      second.kill('SIGTERM');
-      await second.exited;
-    }
+    await finishedByNextWorker(studyInstanceUid);
   }, 240_000);
 
   it('on SIGTERM past its deadline, the study is finished exactly once: by the next worker, or by a write-back already begun', async () => {
@@ -173,14 +178,7 @@ describe('triage worker resilience (real stack)', () => {
       await expectTriagedOnce(studyInstanceUid);
       return;
     }
-    const second = new WorkerProcess(workerMain, environment);
-    try {
-      await expectTriagedOnce(studyInstanceUid);
-      await waitForCommit(sent);
-    } finally {
-      second.kill('SIGTERM');
-      await second.exited;
-    }
+    await finishedByNextWorker(studyInstanceUid);
   }, 240_000);
 
   it('on SIGTERM within its deadline finishes the study in flight, commits, then exits', async () => {
