@@ -82,6 +82,11 @@ async function finishedByNextWorker(studyInstanceUid: string): Promise<void> {
   try {
     await expectTriagedOnce(studyInstanceUid);
     await waitForCommit(sent);
+  } catch (error) {
+    // What the next worker did (our logs carry UIDs only): the first clue when this fails.
+    const trail = next.lines.map((l) => [l.level, l.msg, l.skip ?? l.code ?? ''].join(' '));
+    console.warn(`next worker's log:\n${trail.join('\n')}\nstderr: ${next.stderr.slice(-2000)}`);
+    throw error;
   } finally {
     next.kill('SIGTERM');
     await next.exited;
