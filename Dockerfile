@@ -1,6 +1,6 @@
 # The worker image the Helm chart (charts/covid-ct-triage) runs. Not built by CI.
 # docker build -t covid-ct-triage:0.1.0 .
-FROM node:24-bookworm-slim AS build
+FROM node:26.12.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # onnxruntime-node's install script (which downloads GPU providers) stays off, as in package.json allowScripts.
@@ -10,7 +10,7 @@ COPY apps apps
 COPY libs libs
 RUN npm run build && npm prune --omit=dev
 
-FROM node:24-bookworm-slim
+FROM node:26.12.1-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production \
     HTTP_PORT=3000 \

@@ -6,7 +6,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
 cd "$REPO_ROOT"
 bash scripts/bootstrap.sh
-use_node24
+use_node
 npm run --silent build
 out="${ANALYZE_OUT:-$REPO_ROOT/out/analyze}"
 log "triage analyze ${*:-(the embedded phantom study)} → $out"

@@ -3,7 +3,7 @@
 # `provision.sh` adds the system packages the local stack and the validators need.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
-use_node24
+use_node
 cd "$REPO_ROOT"
 stamp=node_modules/.package-lock.json
 if [[ ! -f $stamp || package-lock.json -nt $stamp ]]; then

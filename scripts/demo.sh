@@ -8,7 +8,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/node.sh"
 cd "$REPO_ROOT"
 bash scripts/provision.sh
-use_node24
+use_node
 npm run --silent build
 bash scripts/stack/stack.sh up
 # The CLI reads the archive's address and credentials from the environment, like the worker.

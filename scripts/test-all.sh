@@ -10,7 +10,7 @@ t0=$(now_ms)
 
 step provision
 bash scripts/provision.sh
-use_node24
+use_node
 
 step "static checks: format, lint, types, event schemas"
 npx prettier --check . >/dev/null || { npx prettier --check . || true; die "formatting differs: run npm run format"; }

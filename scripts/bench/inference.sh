@@ -9,7 +9,7 @@
 # A benchmark, not a test: nothing asserted.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/node.sh"
-use_node24
+use_node
 cd "$REPO_ROOT"
 series="${1:-$REPO_ROOT/../shared/data/covid-ct-md/P001}"
 [[ -d $series ]] || die "real CT sample data not found at $series"

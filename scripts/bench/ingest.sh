@@ -5,7 +5,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/node.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/python.sh"
-use_node24
+use_node
 use_venv
 cd "$REPO_ROOT"
 series="${1:-$REPO_ROOT/../shared/data/covid-ct-md/P001}"

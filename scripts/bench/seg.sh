@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/node.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/python.sh"
-use_node24
+use_node
 use_venv
 cd "$REPO_ROOT"
 npm run --silent build >/dev/null

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfigFromEnvironment } from '@app/config';
+import { httpRuntimeProblem } from '@app/dicomweb';
 import { JsonLogger } from './json-logger.js';
 import { startWorker } from './worker.module.js';
 
@@ -8,6 +9,11 @@ import { startWorker } from './worker.module.js';
  * answers with TriageCompleted or TriageFailed. Not for clinical use.
  */
 async function main(): Promise<void> {
+  const runtimeProblem = httpRuntimeProblem(process.versions.undici);
+  if (runtimeProblem) {
+    process.stderr.write(`${runtimeProblem}\n`);
+    process.exit(78); // EX_CONFIG: the runtime, not the study, is wrong
+  }
   let config;
   try {
     config = loadConfigFromEnvironment();

@@ -21,6 +21,7 @@ export type { BuiltMultipart, MediaType, MultipartInputPart, MultipartPart, Pars
 export type { QidoQuery, QidoValue } from './query.js';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
+export { httpRuntimeProblem } from './runtime.js';
 export { DUPLICATE_REASONS, identifyInstance } from './stow.js';
 export type { FailedInstance, InstanceIdentity, StoredInstance, StoreResult } from './stow.js';
 export type { DicomwebClientOptions, RetryEvent } from './transport.js';

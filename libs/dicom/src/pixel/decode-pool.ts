@@ -68,7 +68,7 @@ class DecodePool implements FrameDecoder {
     // Idle decoding threads must not keep the process alive.
     worker.unref();
     worker.on('message', (reply: DecodeReply) => this.settle(worker, reply));
-    worker.on('error', (error) => this.failAll(error));
+    worker.on('error', (error: unknown) => this.failAll(error instanceof Error ? error : new Error(String(error))));
     return worker;
   }
 
