@@ -32,7 +32,7 @@ function client(overrides: Partial<Parameters<typeof createDicomwebClient>[0]> =
     baseUrl: stack.dicomwebUrl,
     auth: basicAuth(stack.orthancUsername, stack.orthancPassword),
     timeoutMs: 30_000,
-    retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 },
+    retry: { attempts: 3, initialDelayMs: 200, maxDelayMs: 2_000 },
     ...overrides,
   });
 }
@@ -213,7 +213,7 @@ describe('DICOMweb client against Orthanc', () => {
     const events: RetryEvent[] = [];
     const unreachable = client({
       baseUrl: `http://127.0.0.1:${await closedPort()}/dicom-web`,
-      retry: { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 100 },
+      retry: { attempts: 3, initialDelayMs: 20, maxDelayMs: 100 },
       onRetry: (event) => events.push(event),
     });
     const error = await caught(unreachable.searchStudies());

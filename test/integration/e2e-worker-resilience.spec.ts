@@ -3,7 +3,9 @@ import { phantomStudy } from '@app/dicom';
 import type { VolumeAnalyzer } from '@app/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../../apps/worker/src/json-logger.js';
-import { loadAnalyzer, startWorker } from '../../apps/worker/src/worker.module.js';
+import { startTestWorker } from '../../apps/worker/src/testing/test-worker.js';
+import { ANALYZER, APP_CONFIG } from '../../apps/worker/src/tokens.js';
+import { loadAnalyzer } from '../../apps/worker/src/worker.module.js';
 import { assertReachable, stack } from '../support/stack.js';
 import { buildWorker } from '../support/worker-build.js';
 import {
@@ -137,14 +139,17 @@ describe('triage worker resilience (real stack)', () => {
       };
     };
     const logger = new JsonLogger('warn', {}, () => undefined);
-    const worker = await startWorker(parseConfig(environment), { analyzer: slow, logger });
+    const worker = await startTestWorker(parseConfig(environment), {
+      logger,
+      overrides: [{ token: ANALYZER, useFactory: slow, inject: [APP_CONFIG, JsonLogger] }],
+    });
     try {
       const { studyInstanceUid } = await announcePhantom();
       await expectTriagedOnce(studyInstanceUid);
       await waitForCommit(sent);
       expect(slowest).toBeGreaterThan(2 * SESSION_TIMEOUT_MS);
       expect(analyses).toBe(1);
-      expect(worker.service.consumer.status.groupJoins).toBe(1);
+      expect(worker.transport.consumerStatus.groupJoins).toBe(1);
     } finally {
       await worker.close();
     }

@@ -5,7 +5,7 @@ import { newUid, phantomStudy, readPart10, syntheticCtSeries } from '@app/dicom'
 import { DEAD_LETTER_HEADERS } from '@app/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../../apps/worker/src/json-logger.js';
-import { startWorker } from '../../apps/worker/src/worker.module.js';
+import { startWorker } from '../../apps/worker/src/start-worker.js';
 import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
 import { assertReachable, stack } from '../support/stack.js';
 import {
@@ -60,7 +60,7 @@ beforeAll(async () => {
   const logger = new JsonLogger('debug', { service: 'e2e' }, (line) => {
     logLines.push(JSON.parse(line) as Record<string, unknown>);
   });
-  worker = await startWorker(config, { logger });
+  worker = await startWorker(config, logger);
 }, 120_000);
 
 afterAll(async () => {
@@ -88,7 +88,7 @@ async function expectParked(eventId: string | undefined, bytes: Buffer, reason: 
 
 describe('triage worker against Kafka, Orthanc and HAPI FHIR', () => {
   it('reports ready (Kafka, model, archive, FHIR) on its readiness endpoint', async () => {
-    const response = await fetch(`http://127.0.0.1:${worker.service.port}/health/ready`);
+    const response = await fetch(`http://127.0.0.1:${worker.lifecycle.httpPort}/health/ready`);
     const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean }> };
     expect(body.checks).toMatchObject({
       kafka: { ok: true },
@@ -97,7 +97,7 @@ describe('triage worker against Kafka, Orthanc and HAPI FHIR', () => {
       fhir: { ok: true },
     });
     expect(response.status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${worker.service.port}/health/live`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${worker.lifecycle.httpPort}/health/live`)).status).toBe(200);
   });
 
   it('parks malformed JSON with TriageFailed and a dead-letter record holding the original bytes', async () => {

@@ -416,7 +416,7 @@ describe('SR writer: STOW into Orthanc, WADO-RS back byte for byte', () => {
     baseUrl: stack.dicomwebUrl,
     auth: basicAuth(stack.orthancUsername, stack.orthancPassword),
     timeoutMs: 60_000,
-    retry: { maxAttempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 },
+    retry: { attempts: 3, initialDelayMs: 200, maxDelayMs: 2_000 },
   });
 
   beforeAll(async () => {

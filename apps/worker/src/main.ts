@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfigFromEnvironment } from '@app/config';
 import { httpRuntimeProblem } from '@app/dicomweb';
 import { JsonLogger } from './json-logger.js';
-import { startWorker } from './worker.module.js';
+import { startWorker } from './start-worker.js';
 
 /**
  * The triage worker: consumes StudyAvailable, writes SEG, SR and the FHIR report back,
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const logger = new JsonLogger(config.logLevel, { service: 'covid-ct-triage-worker' });
   try {
-    const { app } = await startWorker(config, { logger });
+    const { app } = await startWorker(config, logger);
     // SIGTERM/SIGINT run the shutdown hooks: finish or leave the study in flight, then exit.
     app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   } catch (error) {

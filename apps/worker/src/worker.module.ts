@@ -1,17 +1,35 @@
-import { Module, type DynamicModule } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { availableParallelism } from 'node:os';
+import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
+import { createFrameDecoder } from '@app/dicom';
+import { authFromConfig, createDicomwebClient, type DicomwebClient } from '@app/dicomweb';
+import { createFhirReportWriter } from '@app/fhir';
 import { loadTriageModel, type VolumeAnalyzer } from '@app/inference';
+import { DicomwebStudySource } from '@app/ingest';
+import { KafkaEventPublisher, KafkaStudyTransport, STUDY_AVAILABLE, type MessageLoop } from '@app/messaging';
+import { DicomwebArchiveIndex, DicomwebArchiveWriter, FhirReportIndex, FhirServerReportWriter } from '@app/pipeline';
+import { OtelTriageTracer } from '@app/telemetry';
+import { HealthServer } from './health-server.js';
 import { JsonLogger } from './json-logger.js';
-import { WorkerService, type WorkerOptions } from './worker.service.js';
-
-export const ANALYZER = Symbol('ANALYZER');
-
-export interface WorkerOverrides extends WorkerOptions {
-  logger?: JsonLogger;
-  /** Replaces the model loaded from MODEL_MANIFEST (tests: a slower or failing analyzer). */
-  analyzer?: (config: AppConfig, log: JsonLogger) => Promise<VolumeAnalyzer>;
-}
+import { MemoryBudget } from './memory-budget.js';
+import type { StudySources } from './ports.js';
+import { StudyAvailableController } from './study-available.controller.js';
+import { StudyTriageService } from './study-triage.service.js';
+import {
+  ANALYZER,
+  APP_CONFIG,
+  ARCHIVE_INDEX,
+  ARCHIVE_SINK,
+  DICOMWEB_CLIENT,
+  FRAME_DECODER,
+  MESSAGE_TRANSPORT,
+  REPORT_INDEX,
+  REPORT_SINK,
+  RESULT_PUBLISHER,
+  STUDY_SOURCES,
+  TRIAGE_TRACER,
+} from './tokens.js';
+import { WorkerLifecycle } from './worker-lifecycle.js';
 
 /** Loads the model set once at start-up: a bad manifest or graph stops the worker before it consumes. */
 export async function loadAnalyzer(config: AppConfig, log: JsonLogger): Promise<VolumeAnalyzer> {
@@ -31,36 +49,147 @@ export async function loadAnalyzer(config: AppConfig, log: JsonLogger): Promise<
   return analyzer;
 }
 
+/** One provider per adapter, built from the validated configuration. */
+function adapterProviders(config: AppConfig): Provider[] {
+  const fhir = config.fhir;
+  const fhirToken = fhir.bearerToken ? { bearerToken: fhir.bearerToken } : {};
+  return [
+    { provide: APP_CONFIG, useValue: config },
+    { provide: ANALYZER, useFactory: loadAnalyzer, inject: [APP_CONFIG, JsonLogger] },
+    {
+      provide: DICOMWEB_CLIENT,
+      useFactory: (log: JsonLogger) =>
+        createDicomwebClient({
+          baseUrl: config.dicomweb.baseUrl,
+          auth: authFromConfig(config.dicomweb.auth),
+          timeoutMs: config.dicomweb.timeoutMs,
+          onRetry: (event) => log.write('warn', 'DICOMweb retry', { ...event }),
+        }),
+      inject: [JsonLogger],
+    },
+    {
+      provide: ARCHIVE_INDEX,
+      useFactory: (client: DicomwebClient) => new DicomwebArchiveIndex(client),
+      inject: [DICOMWEB_CLIENT],
+    },
+    {
+      provide: ARCHIVE_SINK,
+      useFactory: (client: DicomwebClient) => new DicomwebArchiveWriter(client),
+      inject: [DICOMWEB_CLIENT],
+    },
+    {
+      provide: STUDY_SOURCES,
+      useFactory:
+        (client: DicomwebClient): StudySources =>
+        (studyInstanceUid) =>
+          new DicomwebStudySource(client, studyInstanceUid),
+      inject: [DICOMWEB_CLIENT],
+    },
+    {
+      provide: REPORT_INDEX,
+      useFactory: () =>
+        new FhirReportIndex({
+          baseUrl: fhir.baseUrl,
+          identifierSystem: fhir.identifierSystem,
+          timeoutMs: fhir.timeoutMs,
+          ...fhirToken,
+        }),
+    },
+    {
+      provide: REPORT_SINK,
+      useFactory: () =>
+        new FhirServerReportWriter(
+          createFhirReportWriter({ baseUrl: fhir.baseUrl, timeoutMs: fhir.timeoutMs, ...fhirToken }),
+          fhir.baseUrl,
+        ),
+    },
+    {
+      provide: RESULT_PUBLISHER,
+      useFactory: (log: JsonLogger) =>
+        new KafkaEventPublisher({
+          brokers: config.kafka.brokers,
+          clientId: config.kafka.clientId,
+          topics: config.kafka.topics,
+          log: (level, msg, fields) => log.write(level, msg, fields),
+        }),
+      inject: [JsonLogger],
+    },
+    { provide: FRAME_DECODER, useFactory: () => createFrameDecoder(availableParallelism()) },
+    { provide: MemoryBudget, useFactory: () => new MemoryBudget(config.worker.memoryBudgetMb) },
+    // No-op unless the OpenTelemetry SDK was started (otel.ts, before main).
+    { provide: TRIAGE_TRACER, useFactory: () => new OtelTriageTracer() },
+  ];
+}
+
+/**
+ * The Kafka transport of this configuration: StudyAvailable's topic → its @EventPattern.
+ * `loop` replaces the kafkajs consumer (unit tests).
+ */
+export function createTransport(
+  config: AppConfig,
+  log: JsonLogger,
+  options: { fromBeginning?: boolean; loop?: MessageLoop } = {},
+): KafkaStudyTransport {
+  return new KafkaStudyTransport(
+    {
+      brokers: config.kafka.brokers,
+      clientId: config.kafka.clientId,
+      groupId: config.kafka.groupId,
+      patterns: { [config.kafka.topics.studyAvailable]: STUDY_AVAILABLE },
+      sessionTimeoutMs: config.kafka.sessionTimeoutMs,
+      heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
+      concurrency: config.worker.concurrency,
+      shutdownDeadlineMs: config.worker.shutdownDeadlineMs,
+      fromBeginning: options.fromBeginning ?? true,
+      log: (level, msg, fields) => log.write(level, msg, fields),
+    },
+    options.loop,
+  );
+}
+
 // A Nest module is a decorated class by design; its providers come from forRoot.
 @Module({})
 // oxlint-disable-next-line typescript/no-extraneous-class
 export class WorkerModule {
-  static forRoot(config: AppConfig, overrides: WorkerOverrides = {}): DynamicModule {
-    const logger = overrides.logger ?? new JsonLogger(config.logLevel, { service: 'covid-ct-triage-worker' });
+  /** `transport` is also the microservice's strategy: the health checks read its consumer. */
+  static forRoot(config: AppConfig, logger: JsonLogger, transport: KafkaStudyTransport): DynamicModule {
     return {
       module: WorkerModule,
+      controllers: [StudyAvailableController],
       providers: [
         { provide: JsonLogger, useValue: logger },
+        { provide: MESSAGE_TRANSPORT, useValue: transport },
+        ...adapterProviders(config),
         {
-          provide: ANALYZER,
-          useFactory: () => (overrides.analyzer ?? loadAnalyzer)(config, logger),
+          provide: HealthServer,
+          useFactory: (
+            analyzer: VolumeAnalyzer,
+            archive: DicomwebArchiveIndex,
+            reports: FhirReportIndex,
+            publisher: KafkaEventPublisher,
+          ) =>
+            new HealthServer({
+              alive: () => {
+                const crashed = transport.consumerStatus.crashed;
+                return crashed ? { ok: false, reason: `Kafka consumer stopped: ${crashed}` } : { ok: true };
+              },
+              ready: {
+                kafka: () => {
+                  if (!transport.consumerStatus.connected) throw new Error('consumer not in its group');
+                  if (!publisher.isConnected) throw new Error('producer not connected');
+                },
+                model: () => {
+                  if (!analyzer.model.id) throw new Error('no model loaded');
+                },
+                archive: () => archive.ping(),
+                fhir: () => reports.ping(),
+              },
+            }),
+          inject: [ANALYZER, ARCHIVE_INDEX, REPORT_INDEX, RESULT_PUBLISHER],
         },
-        {
-          provide: WorkerService,
-          useFactory: (analyzer: VolumeAnalyzer) => new WorkerService(config, logger, analyzer, overrides),
-          inject: [ANALYZER],
-        },
+        StudyTriageService,
+        WorkerLifecycle,
       ],
     };
   }
-}
-
-/** Starts the worker in this process; `close()` runs the same shutdown as SIGTERM. */
-export async function startWorker(config: AppConfig, overrides: WorkerOverrides = {}) {
-  const logger = overrides.logger ?? new JsonLogger(config.logLevel, { service: 'covid-ct-triage-worker' });
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config, { ...overrides, logger }), {
-    logger,
-    abortOnError: false,
-  });
-  return { app, service: app.get(WorkerService), close: () => app.close() };
 }

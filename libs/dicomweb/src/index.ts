@@ -19,8 +19,7 @@ export {
 } from './multipart.js';
 export type { BuiltMultipart, MediaType, MultipartInputPart, MultipartPart, ParseOptions } from './multipart.js';
 export type { QidoQuery, QidoValue } from './query.js';
-export { DEFAULT_RETRY } from './retry.js';
-export type { RetryPolicy } from './retry.js';
+export { DEFAULT_RETRY } from './retry-after.js';
 export { httpRuntimeProblem } from './runtime.js';
 export { DUPLICATE_REASONS, identifyInstance } from './stow.js';
 export type { FailedInstance, InstanceIdentity, StoredInstance, StoreResult } from './stow.js';

@@ -39,7 +39,7 @@ describe('retries and error classification', () => {
     expect(events[1].delayMs).toBeLessThanOrEqual(10);
   });
 
-  it('gives up after maxAttempts with a transient error carrying the reason', async () => {
+  it('gives up after the last attempt with a transient error carrying the reason', async () => {
     server.handle((_, response) => orthancError(response, 500, 'Internal error', 'database locked'));
     const error = await caught(client().retrieveStudyMetadata(STUDY));
     expect(error).toBeInstanceOf(DicomwebUnavailableError);
@@ -62,7 +62,7 @@ describe('retries and error classification', () => {
     const events: RetryEvent[] = [];
     const started = performance.now();
     const dicomweb = client({
-      retry: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 2_000 },
+      retry: { attempts: 2, initialDelayMs: 5, maxDelayMs: 2_000 },
       onRetry: (e) => events.push(e),
     });
     server.handle((_, response, __, index) => {
@@ -164,7 +164,7 @@ describe('retries and error classification', () => {
     server.handle(() => undefined); // never answers
     const started = performance.now();
     const error = await caught(
-      client({ timeoutMs: 150, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1 } }).searchStudies(),
+      client({ timeoutMs: 150, retry: { attempts: 2, initialDelayMs: 1, maxDelayMs: 1 } }).searchStudies(),
     );
     expect(error).toBeInstanceOf(DicomwebUnavailableError);
     expect((error as Error).message).toContain('timed out after 150 ms; gave up after 2 attempts');
@@ -189,7 +189,7 @@ describe('retries and error classification', () => {
   it('aborts the backoff pause too', async () => {
     server.handle((_, response) => orthancError(response, 503, 'busy'));
     const controller = new AbortController();
-    const promise = client({ retry: { maxAttempts: 5, baseDelayMs: 10_000, maxDelayMs: 10_000 } }).searchStudies(
+    const promise = client({ retry: { attempts: 5, initialDelayMs: 10_000, maxDelayMs: 10_000 } }).searchStudies(
       {},
       { signal: controller.signal },
     );
@@ -288,7 +288,7 @@ describe('credentials and patient data never reach error messages', () => {
       server.handle(() => undefined);
       errors.push(
         await caught(
-          client({ auth, timeoutMs: 50, retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 } }).searchStudies({
+          client({ auth, timeoutMs: 50, retry: { attempts: 1, initialDelayMs: 0, maxDelayMs: 0 } }).searchStudies({
             PatientName: patient,
           }),
         ),

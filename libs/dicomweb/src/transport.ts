@@ -11,7 +11,8 @@ import { failureDetails, httpError, isRetryableStatus, transportFailure, type Fa
 import { MultipartError } from './multipart.js';
 import { safeUrl } from './query.js';
 import { discard, readLimited, reasonFrom } from './response-body.js';
-import { backoffDelay, DEFAULT_RETRY, parseRetryAfter, sleep, validateRetryPolicy, type RetryPolicy } from './retry.js';
+import { backoffDelay, sleep, validateRetryPolicy, type RetryPolicy } from '@app/errors';
+import { DEFAULT_RETRY, parseRetryAfter } from './retry-after.js';
 
 /**
  * The HTTP exchange under every DICOMweb operation: request headers with auth,
@@ -145,7 +146,7 @@ export class Transport {
       }
       const { failure } = outcome;
       const base = { ...details, attempts: counted, ...failureDetails(failure) };
-      if (counted >= this.retry.maxAttempts) {
+      if (counted >= this.retry.attempts) {
         throw new DicomwebUnavailableError(base, failure.summary, { cause: failure.cause });
       }
       let delayMs = backoffDelay(this.retry, counted);

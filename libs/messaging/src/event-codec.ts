@@ -18,6 +18,9 @@ export const EVENT_TYPE_HEADER = 'event-type';
 export const CONTENT_TYPE_HEADER = 'content-type';
 export const EVENT_CONTENT_TYPE = 'application/json';
 
+/** The message pattern StudyAvailable handlers register with @EventPattern (its schema's name). */
+export const STUDY_AVAILABLE = StudyAvailableSchema.typeName;
+
 /** The event could not be read: not JSON, not the schema, or a required field missing. Never retried. */
 export class MalformedEventError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {

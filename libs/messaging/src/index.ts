@@ -7,6 +7,7 @@ export {
   EVENT_TYPE_HEADER,
   MalformedEventError,
   newStudyAvailable,
+  STUDY_AVAILABLE,
 } from './event-codec.js';
 export type { EncodedEvent, StudyAvailableInit } from './event-codec.js';
 export {
@@ -24,16 +25,17 @@ export type {
   TriageCompleted,
   TriageFailed,
 } from './generated/covidtriage/events/v1/events_pb.js';
-export { KafkaStudyConsumer } from './kafka-consumer.js';
 export type {
   ConsumedMessage,
   ConsumerStatus,
-  KafkaConsumerOptions,
   KafkaLog,
   MessageContext,
   MessageDisposition,
   MessageHandler,
 } from './kafka-consumer.js';
+export { KafkaDeliveryContext } from './transport/kafka-delivery.context.js';
+export { KafkaStudyTransport } from './transport/kafka-study.transport.js';
+export type { KafkaStudyTransportOptions, MessageLoop } from './transport/kafka-study.transport.js';
 export { DEAD_LETTER_HEADERS, KafkaEventPublisher } from './kafka-publisher.js';
 export type { DeadLetterReason, KafkaPublisherOptions } from './kafka-publisher.js';
 export { newTriageCompleted, newTriageFailed } from './result-events.js';

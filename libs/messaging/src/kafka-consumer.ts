@@ -1,12 +1,14 @@
+import { backoffDelay, type RetryPolicy } from '@app/errors';
 import { Kafka, logLevel, type Consumer, type EachMessagePayload, type LogEntry } from 'kafkajs';
 
 /**
- * The Kafka consumer of the worker, on kafkajs directly (not Nest's ServerKafka: there an
- * exception thrown by a handler propagates to kafkajs, which retries and restarts the
- * consumer on the same message, so one poison message can block its partition; and the
- * offsets are committed by the framework). Here:
+ * The kafkajs loop under KafkaStudyTransport (the Nest transport). Nest's own ServerKafka
+ * hands a handler's exception to kafkajs, which restarts the consumer (the group
+ * rebalances) and redelivers the same message forever, and it commits by itself. Here:
  *
  * - offsets are committed only by us, after the handler says so (autoCommit off);
+ * - a handler that asks for a retry is never an exception for kafkajs: its partition seeks
+ *   back to the message and pauses for a backoff, the group stays as it is;
  * - a heartbeat is sent every heartbeat interval while a message is handled, so a study
  *   that takes longer than the session timeout does not make the group rebalance;
  * - on stop, fetching pauses, handlers in flight get until the deadline, then their
@@ -26,8 +28,19 @@ export interface ConsumedMessage {
   timestamp: string;
 }
 
-/** commit: the message is done (written back or parked). leave: not done; redeliver it later. */
-export type MessageDisposition = 'commit' | 'leave';
+/**
+ * commit: the message is done (written back or parked). leave: interrupted by shutdown,
+ * the next owner redoes it. retry: not done (e.g. the broker refused our answer); this
+ * consumer fetches it again after a backoff.
+ */
+export type MessageDisposition = 'commit' | 'leave' | 'retry';
+
+/** Between redeliveries of a message whose handler asked for a retry (per partition, growing). */
+const REDELIVERY_BACKOFF: RetryPolicy = {
+  attempts: Number.MAX_SAFE_INTEGER,
+  initialDelayMs: 1_000,
+  maxDelayMs: 60_000,
+};
 
 export interface MessageContext {
   /** Aborted when shutdown's deadline passes: stop at the next step and answer 'leave'. */
@@ -46,7 +59,8 @@ export interface KafkaConsumerOptions {
   brokers: string[];
   clientId: string;
   groupId: string;
-  topic: string;
+  /** The topics to consume (the transport maps each to a message pattern). */
+  topics: readonly string[];
   sessionTimeoutMs: number;
   heartbeatIntervalMs: number;
   /** Messages handled at once (from different partitions; one partition is always sequential). */
@@ -70,6 +84,9 @@ export interface ConsumerStatus {
 export class KafkaStudyConsumer {
   private readonly consumer: Consumer;
   private readonly inFlight = new Set<{ abort: AbortController; done: Promise<void> }>();
+  /** Consecutive retries per partition, and the timers that will resume them. */
+  private readonly retries = new Map<number, number>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
   private readonly state: ConsumerStatus = { connected: false, inFlight: 0, groupJoins: 0 };
 
@@ -122,7 +139,10 @@ export class KafkaStudyConsumer {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.consumer.connect();
-        await this.consumer.subscribe({ topic: this.options.topic, fromBeginning: this.options.fromBeginning ?? true });
+        await this.consumer.subscribe({
+          topics: [...this.options.topics],
+          fromBeginning: this.options.fromBeginning ?? true,
+        });
         await this.consumer.run({
           autoCommit: false,
           partitionsConsumedConcurrently: this.options.concurrency,
@@ -130,7 +150,7 @@ export class KafkaStudyConsumer {
         });
         return;
       } catch (error) {
-        const message = `cannot consume topic ${this.options.topic}: ${(error as Error).message}`;
+        const message = `cannot consume topic ${this.options.topics.join(', ')}: ${(error as Error).message}`;
         if (attempt >= attempts) throw new Error(message, { cause: error });
         this.options.log('warn', `${message}; retrying`, { attempt });
         await this.consumer.disconnect().catch(() => undefined);
@@ -166,18 +186,26 @@ export class KafkaStudyConsumer {
           timestamp: message.timestamp,
         },
         { signal: abort.signal },
-      );
+      ).catch((error: unknown): MessageDisposition => {
+        // Never kafkajs's to handle: it would restart the consumer and rebalance the group.
+        this.options.log('error', 'message handler failed', {
+          partition,
+          offset: message.offset,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        return 'retry';
+      });
       // 'commit' means finished (written back and answered, or parked), even past the deadline;
-      // anything else stays uncommitted and the next owner redoes the (idempotent) work.
+      // anything else stays uncommitted and the (idempotent) work is redone.
       if (disposition === 'commit') {
         await this.consumer.commitOffsets([{ topic, partition, offset: (BigInt(message.offset) + 1n).toString() }]);
+        this.retries.delete(partition);
       } else if (this.stopping || abort.signal.aborted) {
         this.options.log('info', 'message left uncommitted for the next owner', { partition, offset: message.offset });
         // Keep kafkajs from moving on to later messages of this partition before we leave.
         this.consumer.pause([{ topic, partitions: [partition] }]);
       } else {
-        // Thrown to kafkajs, which seeks back and redelivers it after its own backoff.
-        throw new Error(`message ${partition}/${message.offset} left uncommitted; it will be redelivered`);
+        this.redeliverLater(topic, partition, message.offset);
       }
     } finally {
       clearInterval(beat);
@@ -186,12 +214,34 @@ export class KafkaStudyConsumer {
     }
   }
 
+  /** Seeks the partition back to the message and pauses it for a growing backoff. */
+  private redeliverLater(topic: string, partition: number, offset: string): void {
+    const retries = (this.retries.get(partition) ?? 0) + 1;
+    this.retries.set(partition, retries);
+    const delayMs = backoffDelay(REDELIVERY_BACKOFF, retries);
+    this.consumer.seek({ topic, partition, offset });
+    this.consumer.pause([{ topic, partitions: [partition] }]);
+    this.options.log('warn', 'message not finished; fetching it again after a pause', {
+      partition,
+      offset,
+      retries,
+      delayMs,
+    });
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (!this.stopping) this.consumer.resume([{ topic, partitions: [partition] }]);
+    }, delayMs);
+    this.resumeTimers.add(timer);
+  }
+
   /** Stops fetching, lets handlers in flight finish within `deadlineMs`, then aborts them and leaves. */
   async stop(deadlineMs: number): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
     try {
-      this.consumer.pause([{ topic: this.options.topic }]);
+      this.consumer.pause(this.options.topics.map((topic) => ({ topic })));
     } catch {
       // Not running yet: nothing to pause.
     }

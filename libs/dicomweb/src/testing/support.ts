@@ -5,7 +5,7 @@ import type { FakeServer } from './fake-server.js';
 
 /** What the client's unit tests share besides the server: UIDs, a fast client, promise helpers. */
 
-export const FAST_RETRY = { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 50 };
+export const FAST_RETRY = { attempts: 3, initialDelayMs: 5, maxDelayMs: 50 };
 export const STUDY = '1.2.826.0.1.3680043.8.498.1';
 export const SERIES = '1.2.826.0.1.3680043.8.498.2';
 export const SOP = '1.2.826.0.1.3680043.8.498.3';

@@ -1,6 +1,6 @@
-import { PermanentError, TransientError } from '@app/errors';
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, withRetry } from './retry.js';
+import { backoffDelay, sleep, validateRetryPolicy, withRetry } from './retry.js';
+import { PermanentError, TransientError } from './triage-error.js';
 
 const policy = { attempts: 4, initialDelayMs: 1, maxDelayMs: 4 };
 
@@ -52,11 +52,28 @@ describe('withRetry', () => {
     setTimeout(() => controller.abort(new Error('shutdown')), 10);
     await expect(run).rejects.toThrow('shutdown');
   });
+});
 
-  it('keeps half of the delay fixed and caps it', () => {
-    const p = { attempts: 10, initialDelayMs: 1000, maxDelayMs: 8000 };
-    expect(backoffDelay(1, p, () => 0)).toBe(500);
-    expect(backoffDelay(3, p, () => 0.5)).toBe(3000);
-    expect(backoffDelay(9, p, () => 0)).toBe(4000);
+describe('retry policy', () => {
+  const p = { attempts: 5, initialDelayMs: 100, maxDelayMs: 1_000 };
+
+  it('doubles the ceiling per attempt, caps it, and jitters within its upper half', () => {
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(p, n, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(p, n, () => 1))).toEqual([100, 200, 400, 800, 1000]);
+    expect(backoffDelay(p, 3, () => 0.5)).toBe(300);
+  });
+
+  it('validates the policy', () => {
+    expect(() => validateRetryPolicy({ ...p, attempts: 0 })).toThrow(RangeError);
+    expect(() => validateRetryPolicy({ ...p, maxDelayMs: 10 })).toThrow(RangeError);
+    expect(validateRetryPolicy(p)).toEqual(p);
+  });
+
+  it('sleeps until aborted, rejecting with the reason', async () => {
+    const controller = new AbortController();
+    const pause = sleep(10_000, controller.signal);
+    controller.abort(new Error('stop'));
+    await expect(pause).rejects.toThrow('stop');
+    await expect(sleep(0, AbortSignal.abort(new Error('already')))).rejects.toThrow('already');
   });
 });

@@ -1,3 +1,4 @@
+import { parseConfig } from '@app/config';
 import { NoUsableSeriesError } from '@app/dicom';
 import { PermanentError, TransientError } from '@app/errors';
 import type { VolumeAnalyzer } from '@app/inference';
@@ -8,22 +9,58 @@ import {
   newStudyAvailable,
   StudyAvailableSchema,
   type ConsumedMessage,
+  type ConsumerStatus,
   type DeadLetterReason,
+  type MessageDisposition,
+  type MessageHandler,
+  type MessageLoop,
   type TriageCompleted,
   type TriageFailed,
 } from '@app/messaging';
 import { segUids } from '@app/seg';
 import { srUids } from '@app/sr';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { JsonLogger } from './json-logger.js';
-import { MemoryBudget } from './memory-budget.js';
-import { StudyEventHandler, type ResultPublisher } from './study-event-handler.js';
+import { startTestWorker } from './testing/test-worker.js';
+import {
+  ANALYZER,
+  ARCHIVE_INDEX,
+  ARCHIVE_SINK,
+  FRAME_DECODER,
+  REPORT_INDEX,
+  REPORT_SINK,
+  RESULT_PUBLISHER,
+  STUDY_SOURCES,
+} from './tokens.js';
+
+/**
+ * The worker's Nest application (module, controller, pipe, exception filter, our transport)
+ * with its adapters replaced by fakes and the broker by FakeLoop: each test delivers a
+ * message as the Kafka loop would and reads the disposition the loop would act on.
+ */
 
 const STUDY = '1.2.826.0.1.3680043.8.498.1';
 const CT = '1.2.826.0.1.3680043.8.498.2';
+const TOPIC = 'triage.study-available.v1';
 const model = { id: 'test-model', name: 'Test model', version: '1' };
 
-class RecordingPublisher implements ResultPublisher {
+/** The broker side: hands each message to the transport, as KafkaStudyConsumer does. */
+class FakeLoop implements MessageLoop {
+  private handler?: MessageHandler;
+  readonly status: ConsumerStatus = { connected: true, inFlight: 0, groupJoins: 1 };
+  async start(handler: MessageHandler) {
+    this.handler = handler;
+  }
+  async stop() {}
+  deliver(consumed: ConsumedMessage, signal = new AbortController().signal): Promise<MessageDisposition> {
+    return this.handler!(consumed, { signal });
+  }
+}
+
+class RecordingPublisher {
+  isConnected = true;
+  async connect() {}
+  async disconnect() {}
   completed: TriageCompleted[] = [];
   failed: TriageFailed[] = [];
   deadLetters: { original: ConsumedMessage; reason: DeadLetterReason }[] = [];
@@ -55,7 +92,12 @@ function failingSource(errors: Error[], calls: { n: number }): StudySource {
   };
 }
 
-function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: string; modality?: string }[] } = {}) {
+const running: { close: () => Promise<void> }[] = [];
+afterEach(async () => {
+  for (const worker of running.splice(0)) await worker.close();
+});
+
+async function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: string; modality?: string }[] } = {}) {
   const publisher = new RecordingPublisher();
   const calls = { n: 0 };
   const lines: Record<string, unknown>[] = [];
@@ -65,41 +107,50 @@ function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: string
     analyze: () => Promise.reject(new Error('not used')),
     close: async () => undefined,
   };
-  const handler = new StudyEventHandler(
-    {
-      analyzer,
-      archive: { label: 'a', store: () => Promise.reject(new Error('not used')) },
-      reports: { label: 'r', write: () => Promise.reject(new Error('not used')) },
-      archiveIndex: { seriesOfStudy: async () => options.series ?? [] },
-      reportIndex: { hasReport: async () => true },
-      studySource: () => failingSource(options.errors ?? [new Error('no source')], calls),
-      publisher,
-      memory: new MemoryBudget(1024),
-      log: new JsonLogger('debug', {}, (line) => void lines.push(JSON.parse(line) as Record<string, unknown>)),
-    },
-    {
-      archiveBaseUrl: 'http://archive/dicom-web',
-      identifierSystem: 'https://example.org/id',
-      retry: { attempts: 3, initialDelayMs: 1, maxDelayMs: 2 },
-    },
-  );
+  const config = parseConfig({
+    DICOMWEB_BASE_URL: 'http://archive/dicom-web',
+    FHIR_IDENTIFIER_SYSTEM: 'https://example.org/id',
+    WORKER_RETRY_ATTEMPTS: '3',
+    WORKER_RETRY_INITIAL_DELAY_MS: '1',
+    WORKER_RETRY_MAX_DELAY_MS: '2',
+    KAFKA_TOPIC_STUDY_AVAILABLE: TOPIC,
+    HTTP_PORT: '0',
+  });
+  const loop = new FakeLoop();
+  const worker = await startTestWorker(config, {
+    loop,
+    logger: new JsonLogger('debug', {}, (line) => void lines.push(JSON.parse(line) as Record<string, unknown>)),
+    overrides: [
+      { token: ANALYZER, value: analyzer },
+      { token: ARCHIVE_SINK, value: { label: 'a', store: () => Promise.reject(new Error('not used')) } },
+      { token: REPORT_SINK, value: { label: 'r', write: () => Promise.reject(new Error('not used')) } },
+      { token: ARCHIVE_INDEX, value: { seriesOfStudy: async () => options.series ?? [] } },
+      { token: REPORT_INDEX, value: { hasReport: async () => true } },
+      {
+        token: STUDY_SOURCES,
+        value: () => failingSource(options.errors ?? [new Error('no source')], calls),
+      },
+      { token: RESULT_PUBLISHER, value: publisher },
+      { token: FRAME_DECODER, value: { decode: () => Promise.reject(new Error('not used')), close: async () => {} } },
+    ],
+  });
+  running.push(worker);
+  const handler = { handle: (m: ConsumedMessage, signal?: AbortSignal) => loop.deliver(m, signal) };
   return { handler, publisher, calls, lines };
 }
 
 function message(value: Buffer | null): ConsumedMessage {
-  return { topic: 't', partition: 0, offset: '41', key: null, value, headers: { a: 'b' }, timestamp: '0' };
+  return { topic: TOPIC, partition: 0, offset: '41', key: null, value, headers: { a: 'b' }, timestamp: '0' };
 }
 
 const studyAvailable = (init: Partial<Parameters<typeof newStudyAvailable>[0]> = {}) =>
   message(encodeEvent(StudyAvailableSchema, newStudyAvailable({ studyInstanceUid: STUDY, ...init })).value);
 
-const context = () => ({ signal: new AbortController().signal });
-
-describe('StudyEventHandler', () => {
+describe('the worker application, message by message', () => {
   it('parks malformed JSON: TriageFailed without study and the original bytes on the dead-letter topic', async () => {
-    const { handler, publisher } = setup();
+    const { handler, publisher } = await setup();
     const bytes = Buffer.from('{not json');
-    expect(await handler.handle(message(bytes), context())).toBe('commit');
+    expect(await handler.handle(message(bytes))).toBe('commit');
     expect(publisher.failed).toHaveLength(1);
     expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.MALFORMED_EVENT, studyInstanceUid: '' });
     expect(publisher.deadLetters[0].original.value).toBe(bytes);
@@ -108,13 +159,13 @@ describe('StudyEventHandler', () => {
   });
 
   it('retries transient failures, then parks the permanent one with the attempts made', async () => {
-    const { handler, publisher, calls } = setup({
+    const { handler, publisher, calls } = await setup({
       errors: [
         new TransientError('archive busy'),
         new NoUsableSeriesError([{ seriesInstanceUid: CT, description: '', reason: 'localizer' }]),
       ],
     });
-    expect(await handler.handle(studyAvailable(), context())).toBe('commit');
+    expect(await handler.handle(studyAvailable())).toBe('commit');
     expect(calls.n).toBe(2);
     expect(publisher.failed[0]).toMatchObject({
       reason: FailureReason.NO_USABLE_SERIES,
@@ -126,18 +177,18 @@ describe('StudyEventHandler', () => {
   });
 
   it('gives up after the configured attempts with RETRIES_EXHAUSTED, never looping', async () => {
-    const { handler, publisher, calls } = setup({ errors: [new TransientError('FHIR down')] });
-    expect(await handler.handle(studyAvailable(), context())).toBe('commit');
+    const { handler, publisher, calls } = await setup({ errors: [new TransientError('FHIR down')] });
+    expect(await handler.handle(studyAvailable())).toBe('commit');
     expect(calls.n).toBe(3);
     expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.RETRIES_EXHAUSTED, attempts: 3 });
     expect(publisher.deadLetters).toHaveLength(1);
   });
 
   it('leaves the message uncommitted and says nothing when shutdown interrupts it', async () => {
-    const { handler, publisher } = setup({ errors: [new TransientError('down')] });
+    const { handler, publisher } = await setup({ errors: [new TransientError('down')] });
     const controller = new AbortController();
     controller.abort(new Error('shutdown deadline passed'));
-    expect(await handler.handle(studyAvailable(), { signal: controller.signal })).toBe('leave');
+    expect(await handler.handle(studyAvailable(), controller.signal)).toBe('leave');
     expect(publisher.failed).toHaveLength(0);
   });
 
@@ -149,9 +200,9 @@ describe('StudyEventHandler', () => {
       { seriesInstanceUid: seg, modality: 'SEG' },
       { seriesInstanceUid: sr, modality: 'SR' },
     ];
-    const { handler, publisher, calls, lines } = setup({ series });
-    expect(await handler.handle(studyAvailable({ seriesInstanceUids: [seg, sr] }), context())).toBe('commit');
-    expect(await handler.handle(studyAvailable(), context())).toBe('commit');
+    const { handler, publisher, calls, lines } = await setup({ series });
+    expect(await handler.handle(studyAvailable({ seriesInstanceUids: [seg, sr] }))).toBe('commit');
+    expect(await handler.handle(studyAvailable())).toBe('commit');
     expect(calls.n).toBe(0);
     expect(publisher.failed).toHaveLength(0);
     expect(lines.filter((l) => l.skip).map((l) => l.skip)).toEqual(['own-output', 'already-triaged']);
@@ -159,15 +210,22 @@ describe('StudyEventHandler', () => {
   });
 
   it('refuses an event naming an archive it is not configured for', async () => {
-    const { handler, publisher, calls } = setup();
-    await handler.handle(studyAvailable({ dicomwebBaseUrl: 'https://elsewhere/dicom-web' }), context());
+    const { handler, publisher, calls } = await setup();
+    await handler.handle(studyAvailable({ dicomwebBaseUrl: 'https://elsewhere/dicom-web' }));
     expect(calls.n).toBe(0);
     expect(publisher.failed[0].reason).toBe(FailureReason.STUDY_NOT_FOUND);
   });
 
-  it('throws (nothing committed) when the broker refuses the answer', async () => {
-    const { handler, publisher } = setup({ errors: [new PermanentError('STUDY_NOT_FOUND', 'gone')] });
+  it('fails the delivery (nothing committed; the loop fetches it again) when the broker refuses the answer', async () => {
+    const { handler, publisher } = await setup({ errors: [new PermanentError('STUDY_NOT_FOUND', 'gone')] });
     publisher.failWith = new Error('broker unavailable');
-    await expect(handler.handle(studyAvailable(), context())).rejects.toThrow('broker unavailable');
+    await expect(handler.handle(studyAvailable())).rejects.toThrow('broker unavailable');
+  });
+
+  it('parks an unexpected exception from the handler as INTERNAL instead of letting it escape', async () => {
+    const { handler, publisher } = await setup({ errors: [new TypeError('a bug')] });
+    expect(await handler.handle(studyAvailable())).toBe('commit');
+    expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.INTERNAL, attempts: 1 });
+    expect(publisher.deadLetters).toHaveLength(1);
   });
 });

@@ -1,0 +1,39 @@
+import type { INestMicroservice } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
+import type { AppConfig } from '@app/config';
+import type { VolumeAnalyzer } from '@app/inference';
+import { JsonLogger } from './json-logger.js';
+import { ANALYZER } from './tokens.js';
+import { WorkerLifecycle } from './worker-lifecycle.js';
+import { createTransport, WorkerModule } from './worker.module.js';
+
+/**
+ * The worker as a Nest microservice on our Kafka transport, consuming once this resolves.
+ * `close()` runs the same shutdown as SIGTERM.
+ */
+export async function startWorker(config: AppConfig, logger: JsonLogger) {
+  const transport = createTransport(config, logger);
+  const app = await NestFactory.createMicroservice<MicroserviceOptions>(
+    WorkerModule.forRoot(config, logger, transport),
+    { strategy: transport, logger, abortOnError: false },
+  );
+  await app.listen();
+  return { app, transport, ...announceStarted(app, config, logger), close: () => app.close() };
+}
+
+/** Logs 'worker started' with what it runs; the lifecycle knows the health port. */
+export function announceStarted(app: INestMicroservice, config: AppConfig, logger: JsonLogger) {
+  const lifecycle = app.get(WorkerLifecycle);
+  const analyzer = app.get<VolumeAnalyzer>(ANALYZER);
+  logger.info('worker started', {
+    topic: config.kafka.topics.studyAvailable,
+    groupId: config.kafka.groupId,
+    concurrency: config.worker.concurrency,
+    memoryBudgetMb: config.worker.memoryBudgetMb,
+    model: analyzer.model,
+    executionProviders: analyzer.executionProviders,
+    httpPort: lifecycle.httpPort,
+  });
+  return { lifecycle };
+}

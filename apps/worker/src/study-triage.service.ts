@@ -1,0 +1,171 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '@app/config';
+import type { FrameDecoder } from '@app/dicom';
+import { PermanentError, withRetry } from '@app/errors';
+import type { VolumeAnalyzer } from '@app/inference';
+import { newTriageCompleted, type StudyAvailable, type TriageCompleted } from '@app/messaging';
+import {
+  findPriorTriage,
+  runTriage,
+  type ArchiveIndex,
+  type ArchiveWriter,
+  type PriorTriage,
+  type ReportIndex,
+  type ReportWriter,
+  type TriageOutcome,
+  type TriageTracer,
+} from '@app/pipeline';
+import { JsonLogger } from './json-logger.js';
+import { MemoryBudget } from './memory-budget.js';
+import type { ResultPublisher, StudySources } from './ports.js';
+import {
+  ANALYZER,
+  APP_CONFIG,
+  ARCHIVE_INDEX,
+  ARCHIVE_SINK,
+  FRAME_DECODER,
+  REPORT_INDEX,
+  REPORT_SINK,
+  RESULT_PUBLISHER,
+  STUDY_SOURCES,
+  TRIAGE_TRACER,
+} from './tokens.js';
+
+type Attempted = { prior: Exclude<PriorTriage, { kind: 'none' }> } | { outcome: TriageOutcome };
+
+export interface TriageRequest {
+  event: StudyAvailable;
+  /** Aborted when shutdown's deadline passes. */
+  signal: AbortSignal;
+  log: JsonLogger;
+  /** Told the number of each attempt as it starts. */
+  onAttempt: (attempt: number) => void;
+}
+
+/**
+ * The rules for one StudyAvailable: refuse other archives, skip what was already triaged
+ * (or is our own output), retry transient failures with bounded backoff, and answer a
+ * finished triage with TriageCompleted. A failure is thrown (a TriageError, or the
+ * signal's reason) for TriageFailureFilter to park.
+ */
+@Injectable()
+export class StudyTriageService {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(ANALYZER) private readonly analyzer: VolumeAnalyzer,
+    @Inject(ARCHIVE_SINK) private readonly archive: ArchiveWriter,
+    @Inject(REPORT_SINK) private readonly reports: ReportWriter,
+    @Inject(ARCHIVE_INDEX) private readonly archiveIndex: ArchiveIndex,
+    @Inject(REPORT_INDEX) private readonly reportIndex: ReportIndex,
+    @Inject(STUDY_SOURCES) private readonly studySources: StudySources,
+    @Inject(RESULT_PUBLISHER) private readonly publisher: ResultPublisher,
+    @Inject(MemoryBudget) private readonly memory: MemoryBudget,
+    @Inject(FRAME_DECODER) private readonly decoder: FrameDecoder,
+    @Inject(TRIAGE_TRACER) private readonly tracer: TriageTracer,
+  ) {}
+
+  async triage({ event, signal, log, onAttempt }: TriageRequest): Promise<void> {
+    this.checkArchive(event);
+    let attempts = 0;
+    const result = await withRetry(
+      async (attempt) => {
+        attempts = attempt;
+        onAttempt(attempt);
+        return this.attempt(event, signal, log);
+      },
+      this.config.worker.retry,
+      {
+        signal,
+        onRetry: (error, attempt, delayMs) =>
+          log.write('warn', 'transient failure, retrying', { attempt, delayMs, error: error.message }),
+      },
+    );
+    if ('prior' in result) {
+      log.info(
+        result.prior.kind === 'own-output'
+          ? 'skipped: the event only announces our own SEG/SR'
+          : 'skipped: already triaged by this model (SEG, SR and report exist)',
+        { skip: result.prior.kind },
+      );
+      return;
+    }
+    const { outcome } = result;
+    await this.publisher.publishCompleted(completedEvent(event, outcome));
+    log.info('triage completed', {
+      seriesInstanceUid: outcome.series.seriesInstanceUid,
+      priority: outcome.priority,
+      covidProbability: round(outcome.measurements.covidProbability, 3),
+      severityPercent: round(outcome.measurements.severityPercent, 1),
+      segDuplicate: outcome.segmentation.duplicate,
+      reportCreated: outcome.report.created,
+      diagnosticReport: outcome.report.diagnosticReport,
+      attempts,
+      timings: outcome.timings,
+    });
+  }
+
+  private async attempt(event: StudyAvailable, signal: AbortSignal, log: JsonLogger): Promise<Attempted> {
+    const prior = await findPriorTriage(
+      event,
+      this.analyzer.model,
+      { archive: this.archiveIndex, reports: this.reportIndex },
+      { signal },
+    );
+    if (prior.kind !== 'none') return { prior };
+    const outcome = await runTriage(
+      { source: this.studySources(event.studyInstanceUid), studyInstanceUid: event.studyInstanceUid },
+      { analyzer: this.analyzer, archive: this.archive, reports: this.reports },
+      {
+        identifierSystem: this.config.fhir.identifierSystem,
+        signal,
+        log: (msg, fields) => log.write('debug', msg, fields),
+        reserveMemory: (footprint, reserveSignal) => {
+          log.write('debug', 'reserving memory', {
+            voxels: footprint.voxels,
+            estimateMb: this.memory.estimateMb(footprint),
+          });
+          return this.memory.reserve(footprint, reserveSignal);
+        },
+        decoder: this.decoder,
+        tracer: this.tracer,
+      },
+    );
+    return { outcome };
+  }
+
+  private checkArchive(event: StudyAvailable): void {
+    const named = event.dicomwebBaseUrl.replace(/\/+$/, '');
+    if (named && named !== this.config.dicomweb.baseUrl) {
+      // The URL is not echoed: it may carry credentials.
+      throw new PermanentError(
+        'STUDY_NOT_FOUND',
+        'the event names a DICOMweb archive this worker is not configured for',
+      );
+    }
+  }
+}
+
+function ref(o: TriageOutcome['segmentation'] | TriageOutcome['structuredReport']) {
+  return { seriesInstanceUid: o.seriesInstanceUid, sopInstanceUid: o.sopInstanceUid, sopClassUid: o.sopClassUid };
+}
+
+function completedEvent(event: StudyAvailable, outcome: TriageOutcome): TriageCompleted {
+  const m = outcome.measurements;
+  return newTriageCompleted({
+    correlationId: event.eventId,
+    studyInstanceUid: outcome.studyInstanceUid,
+    seriesInstanceUid: outcome.series.seriesInstanceUid,
+    model: { id: m.model.id, version: m.model.version },
+    covidProbability: m.covidProbability,
+    severityPercent: m.severityPercent,
+    lungs: m.lungs,
+    priority: outcome.priority,
+    segmentation: ref(outcome.segmentation),
+    structuredReport: ref(outcome.structuredReport),
+    diagnosticReport: outcome.report.diagnosticReport,
+  });
+}
+
+function round(value: number, digits: number): number {
+  return Math.round(value * 10 ** digits) / 10 ** digits;
+}

@@ -1,0 +1,29 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+import type { ConsumedMessage } from '../kafka-consumer.js';
+
+/**
+ * What a handler of KafkaStudyTransport gets with `@Ctx()`: the message as consumed
+ * (for dead-letter records, which keep the original bytes), the signal that aborts
+ * when shutdown's deadline passes, and how many attempts the handler has made.
+ */
+export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, AbortSignal]> {
+  private attempts = 1;
+
+  getMessage(): ConsumedMessage {
+    return this.args[0];
+  }
+
+  /** Aborted when shutdown's deadline passes: stop at the next step; the message stays uncommitted. */
+  getSignal(): AbortSignal {
+    return this.args[1];
+  }
+
+  /** Attempts made at this delivery so far (a handler that retries says so with recordAttempt). */
+  getAttempts(): number {
+    return this.attempts;
+  }
+
+  recordAttempt(attempt: number): void {
+    this.attempts = attempt;
+  }
+}
