@@ -1,11 +1,12 @@
-import { Controller, Module, type INestMicroservice } from '@nestjs/common';
+import { Catch, Controller, Module, UseFilters, type INestMicroservice, type RpcExceptionFilter } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import { of, type Observable } from 'rxjs';
 import { KafkaStudyTransport } from '@app/messaging';
 import { logLevel, type Consumer } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../support/stack.js';
-import { createTopics, kafka, uniqueTopics, type WorkerTopics } from '../support/worker-harness.js';
+import { committedOffset, createTopics, kafka, uniqueTopics, type WorkerTopics } from '../support/worker-harness.js';
 
 /**
  * Why the worker runs on KafkaStudyTransport and not Nest's built-in ServerKafka, shown on
@@ -27,8 +28,17 @@ interface Observation {
   groupJoins?: number;
 }
 
-function throwingController(pattern: string, seen: Observation) {
+/** What TriageFailureFilter does once it has parked a failure: answer 'commit'. */
+@Catch()
+class ParkingFilter implements RpcExceptionFilter {
+  catch(): Observable<'commit'> {
+    return of('commit');
+  }
+}
+
+function throwingController(pattern: string, seen: Observation, filtered = false) {
   @Controller()
+  @UseFilters(...(filtered ? [ParkingFilter] : []))
   class ThrowingController {
     @EventPattern(pattern)
     onMessage(_data: unknown): void {
@@ -47,6 +57,20 @@ async function sendPoison(topics: WorkerTopics): Promise<void> {
   await producer.connect();
   await producer.send({ topic: topics.studyAvailable, messages: [{ value: '{"poison":true}' }] });
   await producer.disconnect();
+}
+
+function ourTransport(topics: WorkerTopics) {
+  return new KafkaStudyTransport({
+    brokers: stack.kafkaBrokers,
+    clientId: 'transport-ours',
+    groupId: topics.groupId,
+    patterns: { [topics.studyAvailable]: PATTERN },
+    sessionTimeoutMs: 10_000,
+    heartbeatIntervalMs: 1_000,
+    concurrency: 1,
+    shutdownDeadlineMs: 1_000,
+    log: () => undefined,
+  });
 }
 
 async function observe(app: INestMicroservice): Promise<void> {
@@ -89,17 +113,7 @@ describe("a handler that throws: Nest's ServerKafka vs KafkaStudyTransport", () 
     await new Promise((resolve) => setTimeout(resolve, OBSERVE_MS));
     await serverKafka.close();
 
-    const transport = new KafkaStudyTransport({
-      brokers: stack.kafkaBrokers,
-      clientId: 'transport-ours',
-      groupId: b.groupId,
-      patterns: { [b.studyAvailable]: PATTERN },
-      sessionTimeoutMs: 10_000,
-      heartbeatIntervalMs: 1_000,
-      concurrency: 1,
-      shutdownDeadlineMs: 1_000,
-      log: () => undefined,
-    });
+    const transport = ourTransport(b);
     const app = await NestFactory.createMicroservice<MicroserviceOptions>(throwingController(PATTERN, ours), {
       strategy: transport,
       logger: quiet,
@@ -120,4 +134,18 @@ describe("a handler that throws: Nest's ServerKafka vs KafkaStudyTransport", () 
     expect(ours.calls).toBeGreaterThanOrEqual(2);
     expect(ours.calls).toBeLessThanOrEqual(5);
   });
+
+  it('KafkaStudyTransport with an exception filter that parks: delivered once, offset committed', async () => {
+    const topics = uniqueTopics('transport-filtered');
+    await createTopics(topics);
+    await sendPoison(topics);
+    const seen: Observation = { calls: 0, restarts: 0 };
+    const app = await NestFactory.createMicroservice<MicroserviceOptions>(throwingController(PATTERN, seen, true), {
+      strategy: ourTransport(topics),
+      logger: quiet,
+    });
+    await observe(app);
+    expect(seen.calls).toBe(1);
+    expect(await committedOffset(topics)).toBe(1);
+  }, 30_000);
 });
