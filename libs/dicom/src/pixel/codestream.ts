@@ -34,12 +34,22 @@ export interface J2kHeader {
   highThroughput: boolean;
 }
 
+/** How far before the end of a fragment an end marker is looked for; what follows it is padding. */
+const MAX_PADDING = 64;
+
 /**
- * Drops the padding after the end marker: fragments are padded to even length,
- * usually with 0x00 but by some encoders with 0xFF (seen in pydicom's test
- * files). Every stream ends with FF D9 (EOI/EOC), so no stream byte is lost.
+ * Drops the padding after the end marker (FF D9: JPEG EOI, JPEG 2000 EOC). Fragments are
+ * padded to even length, usually with 0x00, by some encoders with 0xFF (pydicom's test
+ * files) or another byte, and some write a few more bytes after the marker; DCMTK, GDCM
+ * and pydicom ignore them all. FF D9 cannot occur inside entropy-coded data (an 0xFF
+ * there is followed by 0x00 or a restart marker), so the last one near the end is the
+ * end of the stream. Without one, trailing 0x00/0xFF go and the caller reports a
+ * truncated stream.
  */
 export function withoutPadding(frame: Uint8Array): Uint8Array {
+  for (let end = frame.length; end >= 2 && end >= frame.length - MAX_PADDING; end--) {
+    if (frame[end - 2] === 0xff && frame[end - 1] === 0xd9) return frame.subarray(0, end);
+  }
   let end = frame.length;
   while (end > 0 && (frame[end - 1] === 0 || frame[end - 1] === 0xff)) end--;
   return frame.subarray(0, end);

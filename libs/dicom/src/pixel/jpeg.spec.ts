@@ -42,6 +42,17 @@ describe('JPEG Lossless (process 14) via jpeg-lossless-decoder-js', () => {
     expect(firstDifference(await decodeFrame(TS.JPEGLosslessSV1, frame, pixel), stored)).toBeUndefined();
   });
 
+  it.each([
+    ['one byte (0x20)', [0x20]],
+    ['0x00 then 0x01', [0x00, 0x01]],
+    ['a 0xFF fill byte', [0xff]],
+  ])('ignores padding after the EOI marker: %s, as DCMTK, GDCM and pydicom do', async (_name, padding) => {
+    const { pixel, stored } = fixtureFrame('ct-u12');
+    const frame = fixture('ct-u12-p16-sv1.jpg');
+    const padded = new Uint8Array([...frame, ...padding]);
+    expect(firstDifference(await decodeFrame(TS.JPEGLosslessSV1, padded, pixel), stored)).toBeUndefined();
+  });
+
   it('decodes libjpeg-turbo predictor 7 of signed 16-bit data', async () => {
     const { pixel, stored } = fixtureFrame('ct-s16');
     const frame = fixture('ct-s16-sv7.jpg');
