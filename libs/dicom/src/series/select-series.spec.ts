@@ -22,8 +22,10 @@ describe('selectSeries', () => {
       thick: candidate({ attributes: { SliceThickness: 8 } }),
       short: candidate({ slices: 5 }),
       otherClass: candidate({ attributes: { SOPClassUID: '1.2.840.10008.5.1.4.1.1.7' } }),
+      uuidFrame: candidate({ attributes: { FrameOfReferenceUID: '8c1f2f0e-5a43-4d1c-9a67-0f2b3c4d5e6f' } }),
     };
-    const { selected, rejected } = selectSeries([...Object.values(unusable), good]);
+    const uuidSeries = { ...candidate(), seriesInstanceUid: '5d0c7a51-2b7e-4c0e-8d6e-6a1b2c3d4e5f' };
+    const { selected, rejected } = selectSeries([...Object.values(unusable), uuidSeries, good]);
     expect(selected.seriesInstanceUid).toBe(good.seriesInstanceUid);
     expect(selected.reason).toBe('the only usable axial CT series');
     const reasonOf = (c: SeriesCandidate) => rejected.find((r) => r.seriesInstanceUid === c.seriesInstanceUid)?.reason;
@@ -34,7 +36,9 @@ describe('selectSeries', () => {
     expect(reasonOf(unusable.thick)).toMatch(/thickness 8 mm exceeds 5 mm/);
     expect(reasonOf(unusable.short)).toMatch(/5 slices, fewer than the 16 required/);
     expect(reasonOf(unusable.otherClass)).toMatch(/SOP class 1\.2\.840\.10008\.5\.1\.4\.1\.1\.7/);
-    expect(rejected).toHaveLength(7);
+    expect(reasonOf(unusable.uuidFrame)).toMatch(/^FrameOfReferenceUID is not a DICOM UID/);
+    expect(reasonOf(uuidSeries)).toMatch(/^SeriesInstanceUID is not a DICOM UID/);
+    expect(rejected).toHaveLength(9);
   });
 
   it('prefers a lung kernel, then thinner slices down to the limit, then more slices', () => {

@@ -2,6 +2,7 @@ import { PermanentError } from '@app/errors';
 import type { DicomAttributes } from '../attributes.js';
 import { sameOrientation, sliceNormal } from '../geometry.js';
 import { SopClass } from '../sop-classes.js';
+import { isDicomUid } from '../uid.js';
 
 /**
  * Picks, from all series of a study, the one axial chest CT the model should see.
@@ -115,6 +116,25 @@ function imageTypeOf(instance: DicomAttributes): string[] {
   ).map((v) => v.toUpperCase());
 }
 
+/**
+ * Our SEG and SR must reference the CT by its UIDs and share its frame of reference, so a
+ * series whose UIDs are not DICOM UIDs (e.g. UUID strings, which some gateways write) or
+ * that has no FrameOfReferenceUID cannot be answered with valid objects. Rewriting its UIDs
+ * would leave the references dangling, so it is refused, naming the attribute.
+ */
+function uidProblemOf(candidate: SeriesCandidate): string | undefined {
+  const invalid = (name: string, value: string | undefined) =>
+    `${name} ${value === undefined || value === '' ? 'is missing' : 'is not a DICOM UID'}: our SEG and SR must reference the CT by valid UIDs`;
+  if (!isDicomUid(candidate.seriesInstanceUid)) return invalid('SeriesInstanceUID', candidate.seriesInstanceUid);
+  for (const instance of candidate.instances) {
+    const sop = instance.string('SOPInstanceUID');
+    if (sop === undefined || !isDicomUid(sop)) return invalid('SOPInstanceUID', sop);
+    const frame = instance.string('FrameOfReferenceUID');
+    if (frame === undefined || !isDicomUid(frame)) return invalid('FrameOfReferenceUID', frame);
+  }
+  return undefined;
+}
+
 /** The reason a series cannot be used, or undefined when it can. */
 function rejectionReason(candidate: SeriesCandidate, rules: SeriesSelectionRules): string | undefined {
   const first = candidate.instances[0];
@@ -124,6 +144,8 @@ function rejectionReason(candidate: SeriesCandidate, rules: SeriesSelectionRules
   const sopClasses = new Set(candidate.instances.map((i) => i.string('SOPClassUID') ?? ''));
   const unsupported = [...sopClasses].filter((uid) => uid !== SopClass.CtImage && uid !== SopClass.EnhancedCtImage);
   if (unsupported.length > 0) return `SOP class ${unsupported.join(', ')} is not (Enhanced) CT Image Storage`;
+  const uidProblem = uidProblemOf(candidate);
+  if (uidProblem) return uidProblem;
   for (const instance of candidate.instances) {
     const imageType = imageTypeOf(instance);
     const bad = imageType.find((value) => rules.rejectedImageTypes.includes(value));
