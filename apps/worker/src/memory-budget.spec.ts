@@ -1,4 +1,3 @@
-import { PermanentError } from '@app/errors';
 import { describe, expect, it } from 'vitest';
 import { MemoryBudget } from './memory-budget.js';
 
@@ -9,7 +8,7 @@ const series = (mb: number) => ({ seriesInstanceUid: '1.2.3', voxels: mb * MB })
 describe('MemoryBudget', () => {
   it('refuses a series larger than the whole budget, naming the setting', async () => {
     const budget = new MemoryBudget(100, 1);
-    await expect(budget.reserve(series(101))).rejects.toBeInstanceOf(PermanentError);
+    await expect(budget.reserve(series(101))).rejects.toMatchObject({ code: 'TOO_LARGE' });
     await expect(budget.reserve(series(101))).rejects.toThrow(/WORKER_MEMORY_BUDGET_MB=100/);
   });
 

@@ -36,7 +36,7 @@ export class MemoryBudget {
     const needMb = this.estimateMb(footprint);
     if (needMb > this.budgetMb) {
       throw new PermanentError(
-        'NO_USABLE_SERIES',
+        'TOO_LARGE',
         `series ${footprint.seriesInstanceUid} (${footprint.voxels} voxels) needs about ${needMb} MB, more than WORKER_MEMORY_BUDGET_MB=${this.budgetMb}`,
       );
     }

@@ -1,5 +1,5 @@
 import { inflateRawSync } from 'node:zlib';
-import { PermanentError } from '@app/errors';
+import { PermanentError, TooLargeError } from '@app/errors';
 import { tagOf, type DicomAttributes } from './attributes.js';
 import { vrOfTag, type VR } from './dictionary.js';
 import { TransferSyntax } from './pixel/transfer-syntax.js';
@@ -23,6 +23,10 @@ const ITEM = 0xfffee000;
 const ITEM_DELIMITATION = 0xfffee00d;
 const SEQUENCE_DELIMITATION = 0xfffee0dd;
 const PIXEL_DATA = 0x7fe00010;
+/** A deflated dataset may not inflate beyond this (a deflate bomb is a few MB that inflate to GBs). */
+export const MAX_INFLATED_BYTES = 1024 * 2 ** 20;
+/** Real datasets nest sequences a handful of levels deep; hostile ones, deep enough to exhaust the stack. */
+export const MAX_SEQUENCE_DEPTH = 32;
 
 interface Element {
   vr: VR;
@@ -199,7 +203,16 @@ function readElementHeader(cursor: Cursor): { tag: number; vr: VR; length: numbe
   return { tag, vr, length: cursor.uint16() };
 }
 
-function readItems(cursor: Cursor, length: number, tag: number, implicitInside: boolean): Part10Dataset[] {
+function readItems(
+  cursor: Cursor,
+  length: number,
+  tag: number,
+  implicitInside: boolean,
+  depth: number,
+): Part10Dataset[] {
+  if (depth > MAX_SEQUENCE_DEPTH) {
+    throw new PermanentError('TOO_LARGE', `sequences are nested deeper than ${MAX_SEQUENCE_DEPTH} levels`);
+  }
   const end = length === UNDEFINED_LENGTH ? Infinity : cursor.offset + length;
   const syntax = implicitInside ? { explicit: false, little: cursor.syntax.little } : cursor.syntax;
   const items: Part10Dataset[] = [];
@@ -211,7 +224,7 @@ function readItems(cursor: Cursor, length: number, tag: number, implicitInside: 
       throw new CorruptInstanceError(`sequence ${tagText(tag)} holds ${tagText(itemTag)}, not an item`);
     const inner = new Cursor(cursor.bytes, syntax, cursor.offset);
     const itemEnd = itemLength === UNDEFINED_LENGTH ? Infinity : cursor.offset + itemLength;
-    items.push(readDataset(inner, itemEnd));
+    items.push(readDataset(inner, itemEnd, false, depth));
     cursor.offset = inner.offset;
   }
   return items;
@@ -228,7 +241,7 @@ function readFragments(cursor: Cursor): Uint8Array[] {
   }
 }
 
-function readDataset(cursor: Cursor, end: number, untilPixelData = false): Part10Dataset {
+function readDataset(cursor: Cursor, end: number, untilPixelData = false, depth = 0): Part10Dataset {
   const elements = new Map<number, Element>();
   const stop = Math.min(end, cursor.bytes.length);
   while (cursor.offset < stop) {
@@ -239,7 +252,11 @@ function readDataset(cursor: Cursor, end: number, untilPixelData = false): Part1
       elements.set(tag, { vr, value: new Uint8Array(0), fragments: readFragments(cursor) });
     } else if (vr === 'SQ' || length === UNDEFINED_LENGTH) {
       // An undefined-length UN is a sequence encoded in Implicit VR (PS3.5 6.2.2).
-      elements.set(tag, { vr: 'SQ', value: new Uint8Array(0), items: readItems(cursor, length, tag, vr === 'UN') });
+      elements.set(tag, {
+        vr: 'SQ',
+        value: new Uint8Array(0),
+        items: readItems(cursor, length, tag, vr === 'UN', depth + 1),
+      });
     } else {
       elements.set(tag, { vr, value: cursor.take(length, tag) });
     }
@@ -250,6 +267,8 @@ function readDataset(cursor: Cursor, end: number, untilPixelData = false): Part1
 export interface ReadOptions {
   /** Stop before the pixel data: enough for the header, given only the start of a file. */
   untilPixelData?: boolean;
+  /** Default MAX_INFLATED_BYTES. */
+  maxInflatedBytes?: number;
 }
 
 /**
@@ -258,13 +277,15 @@ export interface ReadOptions {
  */
 export function readPart10(bytes: Uint8Array, options: ReadOptions = {}): Part10File {
   const untilPixelData = options.untilPixelData ?? false;
+  const maxInflatedBytes = options.maxInflatedBytes ?? MAX_INFLATED_BYTES;
   const hasPreamble = bytes.length >= 132 && Buffer.from(bytes.subarray(128, 132)).toString('latin1') === 'DICM';
   if (!hasPreamble) {
     let dataset: Part10Dataset | undefined;
     try {
       const cursor = new Cursor(bytes, syntaxOf(TransferSyntax.ImplicitVRLittleEndian));
       dataset = readDataset(cursor, bytes.length, untilPixelData);
-    } catch {
+    } catch (error) {
+      if (error instanceof PermanentError && error.code === 'TOO_LARGE') throw error;
       // Not even a bare dataset: say what the file is not, rather than where parsing gave up.
     }
     if (!dataset || (!dataset.has('SOPClassUID') && !dataset.has('SOPInstanceUID'))) {
@@ -292,8 +313,11 @@ export function readPart10(bytes: Uint8Array, options: ReadOptions = {}): Part10
   let body = bytes.subarray(metaCursor.offset);
   if (transferSyntaxUid === TransferSyntax.DeflatedExplicitVRLittleEndian) {
     try {
-      body = inflateRawSync(body);
+      body = inflateRawSync(body, { maxOutputLength: maxInflatedBytes });
     } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new TooLargeError('the inflated dataset', maxInflatedBytes);
+      }
       throw new CorruptInstanceError('the deflated dataset cannot be inflated', { cause: error });
     }
   }

@@ -95,6 +95,15 @@ describe('requests', () => {
     expect(error).toBeInstanceOf(PermanentError);
   });
 
+  it('refuses metadata larger than maxJsonBytes with TOO_LARGE, without retrying', async () => {
+    const metadata = Array.from({ length: 200 }, (_, i) => referenced(`1.2.3.${i}`));
+    server.handle((_, response) => json(response, 200, metadata));
+    const error = await caught(client({ maxJsonBytes: 4096 }).retrieveSeriesMetadata(STUDY, SERIES));
+    expect(error).toMatchObject({ code: 'TOO_LARGE', message: 'a DICOM JSON response exceeds the limit of 4 KiB' });
+    expect(server.seen).toHaveLength(1);
+    expect(await client({ maxJsonBytes: 1 << 20 }).retrieveSeriesMetadata(STUDY, SERIES)).toHaveLength(200);
+  });
+
   it('validates arguments before any request', async () => {
     const dicomweb = client();
     const badUid = await caught(dicomweb.retrieveStudyMetadata('1.2.3/../../x'));

@@ -4,7 +4,7 @@ import { httpError } from './failures.js';
 import { buildMultipartRelated } from './multipart.js';
 import { instancePath, seriesPath, studyPath } from './paths.js';
 import { encodeQidoQuery, type QidoQuery } from './query.js';
-import { discard, parseJson, reasonFrom } from './response-body.js';
+import { discard, parseJson, readText, reasonFrom } from './response-body.js';
 import { multipartAccept, retrieveParts, streamInstances } from './retrieve.js';
 import { identifyInstance, interpretStoreResponse, isStoreResponse, type StoreResult } from './stow.js';
 import { Transport, type DicomwebClientOptions } from './transport.js';
@@ -142,7 +142,7 @@ class FetchDicomwebClient implements DicomwebClient {
       await discard(response);
       return [];
     }
-    const text = await response.text();
+    const text = await readText(response, this.transport.maxJsonBytes, 'a DICOM JSON response');
     if (text.trim() === '') return [];
     const parsed = parseJson(text);
     if (!Array.isArray(parsed) || !parsed.every(isDicomJsonDataset)) {
@@ -229,7 +229,7 @@ class FetchDicomwebClient implements DicomwebClient {
         accepts: (status) => status === 200 || status === 202 || status === 400 || status === 409,
       },
       async (response, attempt) => {
-        const text = await response.text();
+        const text = await readText(response, this.transport.maxJsonBytes, 'a STOW-RS response');
         const parsed = parseJson(text);
         if (isStoreResponse(parsed)) return interpretStoreResponse(response.status, parsed, identities);
         if (response.status === 200 && text.trim() === '') {

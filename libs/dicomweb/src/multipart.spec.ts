@@ -108,6 +108,22 @@ describe('MultipartParser', () => {
     expect(parts.map((part) => Buffer.from(part.body))).toEqual(sample.parts.map((part) => part.body));
   });
 
+  it('refuses a part that grows past maxPartBytes, in one chunk or many (TOO_LARGE)', () => {
+    const built = buildMultipartRelated([Buffer.alloc(5_000, 1), Buffer.alloc(10, 2)], {
+      type: 'application/dicom',
+      boundary: BOUNDARY,
+    });
+    const body = Buffer.from(built.body);
+    expect(new MultipartParser(BOUNDARY, { maxPartBytes: 5_000 }).push(body)).toHaveLength(2);
+    expect(() => new MultipartParser(BOUNDARY, { maxPartBytes: 4_999 }).push(body)).toThrow(
+      expect.objectContaining({ code: 'TOO_LARGE', message: 'a multipart part exceeds the limit of 4999 bytes' }),
+    );
+    const parser = new MultipartParser(BOUNDARY, { maxPartBytes: 4_999 });
+    expect(() => {
+      for (let i = 0; i < body.length; i += 100) parser.push(body.subarray(i, i + 100));
+    }).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+  });
+
   it('parses the sample split at every byte offset', () => {
     const wrong: number[] = [];
     for (let i = 0; i <= sample.bytes.length; i++) {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { TooLargeError } from '@app/errors';
 
 /**
  * multipart/related (RFC 2387 over RFC 2046 §5.1) for DICOMweb: a streaming
@@ -79,9 +80,14 @@ export function boundaryOf(contentType: string | null | undefined): string {
   return boundary;
 }
 
+/** One part (a Part 10 instance) may not grow beyond this: an enhanced CT of 600 frames is ~300 MB. */
+export const MAX_PART_BYTES = 1024 * 2 ** 20;
+
 export interface ParseOptions {
   /** Refuse part header blocks larger than this (default 16 KiB). */
   maxHeaderBytes?: number;
+  /** Refuse a part whose body grows beyond this (default MAX_PART_BYTES): TooLargeError. */
+  maxPartBytes?: number;
   /** Called with each chunk's size as it arrives (progress, idle timeouts). */
   onChunk?: (bytes: number) => void;
 }
@@ -99,6 +105,7 @@ type State = 'preamble' | 'delimiter' | 'headers' | 'body' | 'epilogue';
 export class MultipartParser {
   private readonly delimiter: Buffer;
   private readonly maxHeaderBytes: number;
+  private readonly maxPartBytes: number;
   private state: State = 'preamble';
   // The delimiter is CRLF "--" boundary; a virtual CRLF before the body lets the
   // first delimiter match at offset 0 the same way as one after a preamble.
@@ -107,10 +114,11 @@ export class MultipartParser {
   private bodyChunks: Buffer[] = [];
   private bodyLength = 0;
 
-  constructor(boundary: string, options: Pick<ParseOptions, 'maxHeaderBytes'> = {}) {
+  constructor(boundary: string, options: Pick<ParseOptions, 'maxHeaderBytes' | 'maxPartBytes'> = {}) {
     if (!boundary) throw new MultipartError('empty multipart boundary');
     this.delimiter = Buffer.from(`\r\n--${boundary}`, 'latin1');
     this.maxHeaderBytes = options.maxHeaderBytes ?? 16 * 1024;
+    this.maxPartBytes = options.maxPartBytes ?? MAX_PART_BYTES;
   }
 
   /** Adds bytes; returns the parts completed by them, in order. */
@@ -204,16 +212,13 @@ export class MultipartParser {
             // Everything except a tail that could be the start of a delimiter is content.
             const safe = this.buffer.length - (this.delimiter.length - 1);
             if (safe > 0) {
-              this.bodyChunks.push(this.buffer.subarray(0, safe));
-              this.bodyLength += safe;
-              this.buffer = this.buffer.subarray(safe);
+              this.addToBody(safe);
             }
             return;
           }
-          this.bodyChunks.push(this.buffer.subarray(0, at));
-          this.bodyLength += at;
+          this.addToBody(at);
           parts.push({ headers: this.headers, body: this.takeBody() });
-          this.buffer = this.buffer.subarray(at + this.delimiter.length);
+          this.buffer = this.buffer.subarray(this.delimiter.length);
           this.state = 'delimiter';
           break;
         }
@@ -222,6 +227,14 @@ export class MultipartParser {
           return;
       }
     }
+  }
+
+  /** Moves the buffer's first `length` bytes into the current part's body. */
+  private addToBody(length: number): void {
+    if (this.bodyLength + length > this.maxPartBytes) throw new TooLargeError('a multipart part', this.maxPartBytes);
+    this.bodyChunks.push(this.buffer.subarray(0, length));
+    this.bodyLength += length;
+    this.buffer = this.buffer.subarray(length);
   }
 
   /** In the preamble only a possible delimiter prefix has to be kept. */

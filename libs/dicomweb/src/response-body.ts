@@ -1,3 +1,4 @@
+import { TooLargeError } from '@app/errors';
 import { firstNumber, isDicomJsonDataset, items, TAG } from './dicom-json.js';
 import { redact } from './query.js';
 import { describeReason, isStoreResponse } from './stow.js';
@@ -71,6 +72,32 @@ export async function readLimited(response: Response, limit: number): Promise<st
     reader.releaseLock();
   }
   return Buffer.concat(chunks).toString('utf8', 0, Math.min(size, limit));
+}
+
+/**
+ * The whole body as UTF-8, refusing one larger than `limit` (TooLargeError) as soon as it
+ * grows past it: a server's answer must not be able to exhaust our memory.
+ */
+export async function readText(response: Response, limit: number, what: string): Promise<string> {
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw new TooLargeError(what, limit);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Releases the connection of a response whose body is not wanted. */

@@ -31,7 +31,15 @@ export interface DicomwebClientOptions {
   fetch?: typeof fetch;
   /** Told about every retry before its pause (for logs and metrics). */
   onRetry?: (event: RetryEvent) => void;
+  /** The largest JSON answer (QIDO, metadata, STOW) read; default MAX_JSON_BYTES. */
+  maxJsonBytes?: number;
 }
+
+/**
+ * QIDO results and WADO metadata are read whole: a 2,000-instance study's metadata is
+ * about 20 MB, so 256 MiB leaves room and still keeps a runaway answer off the heap.
+ */
+export const MAX_JSON_BYTES = 256 * 2 ** 20;
 
 export interface RetryEvent {
   method: string;
@@ -75,6 +83,7 @@ const MAX_ERROR_BODY = 64 * 1024;
 export class Transport {
   readonly baseUrl: string;
   readonly timeoutMs: number;
+  readonly maxJsonBytes: number;
   private readonly auth: AuthProvider;
   private readonly retry: RetryPolicy;
   private readonly userAgent: string;
@@ -101,6 +110,7 @@ export class Transport {
     this.userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.onRetry = options.onRetry;
+    this.maxJsonBytes = options.maxJsonBytes ?? MAX_JSON_BYTES;
   }
 
   /** What an error about `path` may say of the request. */

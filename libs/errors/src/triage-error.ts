@@ -13,6 +13,7 @@ export type FailureCode =
   | 'INVALID_GEOMETRY'
   | 'NO_LUNGS_FOUND'
   | 'RETRIES_EXHAUSTED'
+  | 'TOO_LARGE'
   | 'INTERNAL';
 
 export abstract class TriageError extends Error {
@@ -40,6 +41,24 @@ export class TransientError extends TriageError {
 /** Retrying cannot help: the input is wrong, or the study cannot be triaged. */
 export class PermanentError extends TriageError {
   readonly transient = false;
+}
+
+/** An input exceeds a safety limit (an event, a response, an instance, a decompressed dataset). */
+export class TooLargeError extends PermanentError {
+  constructor(what: string, limitBytes: number) {
+    super('TOO_LARGE', `${what} exceeds the limit of ${formatBytes(limitBytes)}`);
+  }
+}
+
+function formatBytes(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }
 
 /** Classifies anything thrown: our own errors keep their kind, the rest is a permanent internal error. */

@@ -80,4 +80,11 @@ describe('event codec', () => {
   it('rejects a null Kafka value (a tombstone)', () => {
     expect(() => decodeStudyAvailable(null)).toThrow(MalformedEventError);
   });
+
+  it('refuses an oversized event with TOO_LARGE before parsing it', () => {
+    const uid = '1.2.826.0.1.3680043.8.498.1';
+    const padded = JSON.stringify({ eventId: 'e', studyInstanceUid: uid, source: 'x'.repeat(300 * 1024) });
+    expect(() => decodeStudyAvailable(padded)).toThrow(expect.objectContaining({ code: 'TOO_LARGE' }));
+    expect(decodeStudyAvailable(JSON.stringify({ eventId: 'e', studyInstanceUid: uid })).studyInstanceUid).toBe(uid);
+  });
 });

@@ -1,7 +1,7 @@
 import { create, fromJsonString, toJsonString, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import { isDicomUid } from '@app/dicom';
-import { PermanentError } from '@app/errors';
+import { PermanentError, TooLargeError } from '@app/errors';
 import {
   StudyAvailableSchema,
   TriageCompletedSchema,
@@ -56,8 +56,13 @@ export function decodeEvent<Desc extends DescMessage>(schema: Desc, value: Buffe
   }
 }
 
+/** A StudyAvailable is a few hundred bytes; even one naming a thousand series stays under this. */
+export const MAX_EVENT_BYTES = 256 * 1024;
+
 /** Reads a StudyAvailable and checks the fields the worker cannot do without. */
 export function decodeStudyAvailable(value: Buffer | string | null): StudyAvailable {
+  if (value !== null && Buffer.byteLength(value) > MAX_EVENT_BYTES)
+    throw new TooLargeError('the event', MAX_EVENT_BYTES);
   const event = decodeEvent(StudyAvailableSchema, value);
   if (!event.eventId) throw new MalformedEventError('StudyAvailable.eventId is missing');
   if (!isDicomUid(event.studyInstanceUid)) {
