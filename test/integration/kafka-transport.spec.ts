@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { of, type Observable } from 'rxjs';
 import { KafkaStudyTransport } from '@app/messaging';
-import { logLevel, type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../support/stack.js';
 import { committedOffset, createTopics, kafka, uniqueTopics, type WorkerTopics } from '../support/worker-harness.js';
@@ -98,7 +98,7 @@ describe("a handler that throws: Nest's ServerKafka vs KafkaStudyTransport", () 
       {
         transport: Transport.KAFKA,
         options: {
-          client: { clientId: 'transport-builtin', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING },
+          client: { clientId: 'transport-builtin', brokers: stack.kafkaBrokers },
           consumer: { groupId: a.groupId },
           subscribe: { fromBeginning: true },
         },

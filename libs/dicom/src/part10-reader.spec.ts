@@ -26,15 +26,17 @@ function part10(transferSyntax: string, body: Buffer): Buffer {
 
 const SOP = element(0x0008, 0x0018, 'UI', uid('1.2.3.4'));
 
+/** An item or delimitation tag with its 32-bit length. */
+function tag(group: number, el: number, length: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeUInt16LE(group, 0);
+  b.writeUInt16LE(el, 2);
+  b.writeUInt32LE(length, 4);
+  return b;
+}
+
 /** `depth` sequences of undefined length, each holding one item that holds the next. */
 function nested(depth: number): Buffer {
-  const tag = (group: number, el: number, length: number) => {
-    const b = Buffer.alloc(8);
-    b.writeUInt16LE(group, 0);
-    b.writeUInt16LE(el, 2);
-    b.writeUInt32LE(length, 4);
-    return b;
-  };
   const open = Buffer.concat([
     Buffer.from([0x08, 0x00, 0x15, 0x11]),
     Buffer.from('SQ', 'latin1'),

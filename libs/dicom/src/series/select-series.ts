@@ -123,8 +123,6 @@ function imageTypeOf(instance: DicomAttributes): string[] {
  * would leave the references dangling, so it is refused, naming the attribute.
  */
 function uidProblemOf(candidate: SeriesCandidate): string | undefined {
-  const invalid = (name: string, value: string | undefined) =>
-    `${name} ${value === undefined || value === '' ? 'is missing' : 'is not a DICOM UID'}: our SEG and SR must reference the CT by valid UIDs`;
   if (!isDicomUid(candidate.seriesInstanceUid)) return invalid('SeriesInstanceUID', candidate.seriesInstanceUid);
   for (const instance of candidate.instances) {
     const sop = instance.string('SOPInstanceUID');
@@ -133,6 +131,11 @@ function uidProblemOf(candidate: SeriesCandidate): string | undefined {
     if (frame === undefined || !isDicomUid(frame)) return invalid('FrameOfReferenceUID', frame);
   }
   return undefined;
+}
+
+function invalid(name: string, value: string | undefined): string {
+  const what = value === undefined || value === '' ? 'is missing' : 'is not a DICOM UID';
+  return `${name} ${what}: our SEG and SR must reference the CT by valid UIDs`;
 }
 
 /** The reason a series cannot be used, or undefined when it can. */
