@@ -167,6 +167,35 @@ describe('triage worker resilience (real stack)', () => {
     await finishedByNextWorker(studyInstanceUid);
   }, 240_000);
 
+  it('parks a message that killed WORKER_MAX_DELIVERIES workers (WORKER_DIED) and moves on', async () => {
+    const allowOne = { ...environment, WORKER_MAX_DELIVERIES: '1' };
+    const first = new WorkerProcess(workerMain, allowOne);
+    const { studyInstanceUid, eventId } = await announcePhantom();
+    await first.waitForLog('the study fetched', analyzing(eventId), 90_000);
+    first.kill('SIGKILL'); // as an out-of-memory kill would
+    await first.exited;
+
+    const next = new WorkerProcess(workerMain, allowOne);
+    try {
+      const failed = await recorder.waitFor('TriageFailed', about(studyInstanceUid), 150_000);
+      expect(failed.topic).toBe(topics.triageFailed);
+      expect(failed.json).toMatchObject({ reason: 'FAILURE_REASON_WORKER_DIED', correlationId: eventId });
+      await recorder.waitFor(
+        'dead-letter record',
+        (m) => m.topic === topics.deadLetter && m.key === studyInstanceUid,
+        30_000,
+      );
+      expect(next.lines.some((l) => l.eventId === eventId && l.msg === 'step fetchStudy done')).toBe(false);
+      await waitForCommit(sent);
+      // The partition moves on: the next study is triaged by the same worker.
+      const following = await announcePhantom();
+      await expectTriagedOnce(following.studyInstanceUid);
+    } finally {
+      next.kill('SIGTERM');
+      await next.exited;
+    }
+  }, 300_000);
+
   it('on SIGTERM past its deadline, the study is finished exactly once: by the next worker, or by a write-back already begun', async () => {
     const first = new WorkerProcess(workerMain, { ...environment, SHUTDOWN_DEADLINE_MS: '500' });
     const { studyInstanceUid, eventId } = await announcePhantom();

@@ -11,7 +11,6 @@ import {
   type ConsumedMessage,
   type ConsumerStatus,
   type DeadLetterReason,
-  type MessageDisposition,
   type MessageHandler,
   type MessageLoop,
   type TriageCompleted,
@@ -52,8 +51,8 @@ class FakeLoop implements MessageLoop {
     this.handler = handler;
   }
   async stop() {}
-  deliver(consumed: ConsumedMessage, signal = new AbortController().signal): Promise<MessageDisposition> {
-    return this.handler!(consumed, { signal });
+  deliver(consumed: ConsumedMessage, signal = new AbortController().signal, deliveries = 1) {
+    return this.handler!(consumed, { signal, deliveries });
   }
 }
 
@@ -135,7 +134,9 @@ async function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: 
     ],
   });
   running.push(worker);
-  const handler = { handle: (m: ConsumedMessage, signal?: AbortSignal) => loop.deliver(m, signal) };
+  const handler = {
+    handle: (m: ConsumedMessage, signal?: AbortSignal, deliveries?: number) => loop.deliver(m, signal, deliveries),
+  };
   return { handler, publisher, calls, lines };
 }
 
@@ -220,6 +221,20 @@ describe('the worker application, message by message', () => {
     const { handler, publisher } = await setup({ errors: [new PermanentError('STUDY_NOT_FOUND', 'gone')] });
     publisher.failWith = new Error('broker unavailable');
     await expect(handler.handle(studyAvailable())).rejects.toThrow('broker unavailable');
+  });
+
+  it('parks a message whose deliveries killed WORKER_MAX_DELIVERIES processes, unprocessed (WORKER_DIED)', async () => {
+    const { handler, publisher, calls } = await setup({ errors: [new TransientError('never reached')] });
+    expect(await handler.handle(studyAvailable(), undefined, 4)).toBe('commit');
+    expect(calls.n).toBe(0);
+    expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.WORKER_DIED, studyInstanceUid: STUDY });
+    expect(publisher.deadLetters[0].reason.message).toMatch(/died 3 times/);
+  });
+
+  it('still handles the delivery after as many deaths as allowed but one', async () => {
+    const { handler, calls } = await setup({ errors: [new PermanentError('STUDY_NOT_FOUND', 'gone')] });
+    expect(await handler.handle(studyAvailable(), undefined, 3)).toBe('commit');
+    expect(calls.n).toBe(1);
   });
 
   it('parks an unexpected exception from the handler as INTERNAL instead of letting it escape', async () => {

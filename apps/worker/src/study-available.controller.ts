@@ -30,11 +30,13 @@ export class StudyAvailableController {
   ): Promise<MessageDisposition> {
     const { partition, offset } = delivery.getMessage();
     const log = this.log.child({ studyInstanceUid: event.studyInstanceUid, eventId: event.eventId, partition, offset });
-    log.info('study available', { source: event.source, seriesHints: event.seriesInstanceUids.length });
+    const deliveries = delivery.getDeliveries();
+    log.info('study available', { source: event.source, seriesHints: event.seriesInstanceUids.length, deliveries });
     await this.triage.triage({
       event,
       signal: delivery.getSignal(),
       log,
+      deliveries,
       onAttempt: (attempt) => delivery.recordAttempt(attempt),
     });
     return 'commit';

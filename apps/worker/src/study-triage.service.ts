@@ -38,6 +38,8 @@ export interface TriageRequest {
   /** Aborted when shutdown's deadline passes. */
   signal: AbortSignal;
   log: JsonLogger;
+  /** 1, or more when worker processes died during earlier deliveries of this message. */
+  deliveries: number;
   /** Told the number of each attempt as it starts. */
   onAttempt: (attempt: number) => void;
 }
@@ -64,7 +66,8 @@ export class StudyTriageService {
     @Inject(TRIAGE_TRACER) private readonly tracer: TriageTracer,
   ) {}
 
-  async triage({ event, signal, log, onAttempt }: TriageRequest): Promise<void> {
+  async triage({ event, signal, log, deliveries, onAttempt }: TriageRequest): Promise<void> {
+    this.checkDeliveries(deliveries);
     this.checkArchive(event);
     let attempts = 0;
     const result = await withRetry(
@@ -131,6 +134,18 @@ export class StudyTriageService {
       },
     );
     return { outcome };
+  }
+
+  /** A message that keeps killing the process (OOM, native crash) must not block its partition forever. */
+  private checkDeliveries(deliveries: number): void {
+    const died = deliveries - 1;
+    if (died >= this.config.worker.maxDeliveries) {
+      throw new PermanentError(
+        'WORKER_DIED',
+        `worker processes died ${died} times while handling this message (out of memory, or a native crash?); ` +
+          'parked unprocessed so that the partition moves on',
+      );
+    }
   }
 
   private checkArchive(event: StudyAvailable): void {

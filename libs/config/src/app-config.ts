@@ -85,6 +85,8 @@ const environmentSchema = z
     WORKER_RETRY_MAX_DELAY_MS: milliseconds.default(60_000),
     /** On SIGTERM, how long a study in flight may take to finish before it is left uncommitted. */
     SHUTDOWN_DEADLINE_MS: milliseconds.default(30_000),
+    /** Deliveries of one message that a worker process died during (OOM, crash) before it is parked. */
+    WORKER_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(3),
   })
   .superRefine((env, ctx) => {
     if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS) {
@@ -149,6 +151,8 @@ export interface AppConfig {
     memoryBudgetMb: number;
     retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
     shutdownDeadlineMs: number;
+    /** A message whose earlier deliveries ended with the process dying this often is parked unprocessed. */
+    maxDeliveries: number;
   };
 }
 
@@ -213,6 +217,7 @@ export function parseConfig(environment: Environment): AppConfig {
         maxDelayMs: env.WORKER_RETRY_MAX_DELAY_MS,
       },
       shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
+      maxDeliveries: env.WORKER_MAX_DELIVERIES,
     },
   };
 }

@@ -14,6 +14,7 @@ export type FailureCode =
   | 'NO_LUNGS_FOUND'
   | 'RETRIES_EXHAUSTED'
   | 'TOO_LARGE'
+  | 'WORKER_DIED'
   | 'INTERNAL';
 
 export abstract class TriageError extends Error {

@@ -1,5 +1,6 @@
 import { backoffDelay, type RetryPolicy } from '@app/errors';
-import { Kafka, logLevel, type Consumer, type EachMessagePayload, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type EachMessagePayload, type LogEntry } from 'kafkajs';
+import { deliveryMetadata, recordedDeliveries } from './delivery-count.js';
 
 /**
  * The kafkajs loop under KafkaStudyTransport (the Nest transport). Nest's own ServerKafka
@@ -45,6 +46,8 @@ const REDELIVERY_BACKOFF: RetryPolicy = {
 export interface MessageContext {
   /** Aborted when shutdown's deadline passes: stop at the next step and answer 'leave'. */
   signal: AbortSignal;
+  /** This delivery's number: 1, or more when earlier ones ended with the process dying (delivery-count.ts). */
+  deliveries: number;
 }
 
 export type MessageHandler = (message: ConsumedMessage, context: MessageContext) => Promise<MessageDisposition>;
@@ -83,6 +86,7 @@ export interface ConsumerStatus {
 
 export class KafkaStudyConsumer {
   private readonly consumer: Consumer;
+  private readonly admin: Admin;
   private readonly inFlight = new Set<{ abort: AbortController; done: Promise<void> }>();
   /** Consecutive retries per partition, and the timers that will resume them. */
   private readonly retries = new Map<number, number>();
@@ -97,6 +101,7 @@ export class KafkaStudyConsumer {
       logLevel: logLevel.WARN,
       logCreator: () => (entry: LogEntry) => kafkajsLog(options.log, entry),
     });
+    this.admin = kafka.admin();
     this.consumer = kafka.consumer({
       groupId: options.groupId,
       sessionTimeout: options.sessionTimeoutMs,
@@ -138,6 +143,7 @@ export class KafkaStudyConsumer {
   async start(handler: MessageHandler, attempts = 5): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
+        await this.admin.connect();
         await this.consumer.connect();
         await this.consumer.subscribe({
           topics: [...this.options.topics],
@@ -154,6 +160,7 @@ export class KafkaStudyConsumer {
         if (attempt >= attempts) throw new Error(message, { cause: error });
         this.options.log('warn', `${message}; retrying`, { attempt });
         await this.consumer.disconnect().catch(() => undefined);
+        await this.admin.disconnect().catch(() => undefined);
         await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
       }
     }
@@ -174,7 +181,9 @@ export class KafkaStudyConsumer {
           this.options.log('warn', 'heartbeat failed', { error: (error as Error).message, partition }),
         );
     }, this.options.heartbeatIntervalMs);
+    let deliveries = 0;
     try {
+      deliveries = await this.recordDelivery(topic, partition, message.offset);
       const disposition = await handler(
         {
           topic,
@@ -185,7 +194,7 @@ export class KafkaStudyConsumer {
           headers: headersOf(message.headers),
           timestamp: message.timestamp,
         },
-        { signal: abort.signal },
+        { signal: abort.signal, deliveries },
       ).catch((error: unknown): MessageDisposition => {
         // Never kafkajs's to handle: it would restart the consumer and rebalance the group.
         this.options.log('error', 'message handler failed', {
@@ -204,14 +213,42 @@ export class KafkaStudyConsumer {
         this.options.log('info', 'message left uncommitted for the next owner', { partition, offset: message.offset });
         // Keep kafkajs from moving on to later messages of this partition before we leave.
         this.consumer.pause([{ topic, partitions: [partition] }]);
+        await this.forgetDelivery(topic, partition, message.offset, deliveries);
       } else {
         this.redeliverLater(topic, partition, message.offset);
+        await this.forgetDelivery(topic, partition, message.offset, deliveries);
       }
+    } catch (error) {
+      // Counting or committing failed (the broker): fetch the message again after a pause.
+      this.options.log('error', 'could not count or commit a delivery', {
+        partition,
+        offset: message.offset,
+        error: (error as Error).message,
+      });
+      if (!this.stopping) this.redeliverLater(topic, partition, message.offset);
     } finally {
       clearInterval(beat);
       this.inFlight.delete(entry);
       finish();
     }
+  }
+
+  /** Counts this delivery durably before the handler starts (delivery-count.ts); returns its number. */
+  private async recordDelivery(topic: string, partition: number, offset: string): Promise<number> {
+    const [committed] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+    const entry = committed?.partitions.find((p) => p.partition === partition);
+    const deliveries = recordedDeliveries(entry?.metadata, offset) + 1;
+    await this.consumer.commitOffsets([{ topic, partition, offset, metadata: deliveryMetadata(offset, deliveries) }]);
+    return deliveries;
+  }
+
+  /** This process saw how the delivery ended (not a death): the previous count goes back. */
+  private async forgetDelivery(topic: string, partition: number, offset: string, deliveries: number): Promise<void> {
+    await this.consumer
+      .commitOffsets([{ topic, partition, offset, metadata: deliveryMetadata(offset, deliveries - 1) }])
+      .catch((error: unknown) =>
+        this.options.log('warn', 'could not restore the delivery count', { partition, offset, error: String(error) }),
+      );
   }
 
   /** Seeks the partition back to the message and pauses it for a growing backoff. */
@@ -260,12 +297,14 @@ export class KafkaStudyConsumer {
         // study is redone there.
         if ((await raceTimeout(all, UNINTERRUPTIBLE_GRACE_MS)) === 'timeout') {
           void this.consumer.disconnect().catch(() => undefined);
+          void this.admin.disconnect().catch(() => undefined);
           this.state.connected = false;
           return;
         }
       }
     }
     await raceTimeout(this.consumer.disconnect(), 10_000);
+    await raceTimeout(this.admin.disconnect(), 5_000);
     this.state.connected = false;
   }
 }

@@ -4,9 +4,10 @@ import type { ConsumedMessage } from '../kafka-consumer.js';
 /**
  * What a handler of KafkaStudyTransport gets with `@Ctx()`: the message as consumed
  * (for dead-letter records, which keep the original bytes), the signal that aborts
- * when shutdown's deadline passes, and how many attempts the handler has made.
+ * when shutdown's deadline passes, how many deliveries of it a process died during, and
+ * how many attempts the handler has made.
  */
-export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, AbortSignal]> {
+export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, AbortSignal, number]> {
   private attempts = 1;
 
   getMessage(): ConsumedMessage {
@@ -16,6 +17,11 @@ export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, Abort
   /** Aborted when shutdown's deadline passes: stop at the next step; the message stays uncommitted. */
   getSignal(): AbortSignal {
     return this.args[1];
+  }
+
+  /** 1, or more when earlier deliveries of this message ended with the worker process dying. */
+  getDeliveries(): number {
+    return this.args[2];
   }
 
   /** Attempts made at this delivery so far (a handler that retries says so with recordAttempt). */
