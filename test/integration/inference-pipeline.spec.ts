@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { phantomStudy, type CtVolume } from '@app/dicom';
+import { type CtVolume } from '@app/dicom';
+import { phantomStudy } from '@app/dicom/phantom';
 import {
   loadTriageModel,
   NoLungsFoundError,

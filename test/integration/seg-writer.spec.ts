@@ -3,14 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  planVolume,
-  readPart10,
-  syntheticCtSeries,
-  syntheticEnhancedCt,
-  type DicomAttributes,
-  type SyntheticCtOptions,
-} from '@app/dicom';
+import { planVolume, readPart10, type DicomAttributes } from '@app/dicom';
+import { syntheticCtSeries, syntheticEnhancedCt, type SyntheticCtOptions } from '@app/dicom/phantom';
 import { basicAuth, createDicomwebClient } from '@app/dicomweb';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
 import {

@@ -26,10 +26,6 @@ export type {
   SeriesSelectionRules,
 } from './series/select-series.js';
 export { SopClass } from './sop-classes.js';
-export { phantomStudy } from './phantom-study.js';
-export { syntheticEnhancedCt } from './synthetic-enhanced-ct.js';
-export { syntheticCtSeries } from './synthetic-ct.js';
-export type { SyntheticCtOptions, SyntheticCtSeries, SyntheticInstance } from './synthetic-ct.js';
 export { deterministicUid, isDicomUid, newUid } from './uid.js';
 export { DEFAULT_SANITY_RULES, ImplausibleVolumeError, VolumeBuilder } from './volume/ct-volume.js';
 export type { CtVolume, VolumeSanityRules } from './volume/ct-volume.js';

@@ -1,4 +1,5 @@
-import { readPart10, syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom';
+import { readPart10 } from '@app/dicom';
+import { syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError, TransientError } from '@app/errors';
 import { segUids } from '@app/seg';
 import { srUids } from '@app/sr';

@@ -1,4 +1,4 @@
-import { syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom';
+import { syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError } from '@app/errors';
 import type { CtVolume } from '@app/dicom';
 import { SpanStatusCode } from '@opentelemetry/api';

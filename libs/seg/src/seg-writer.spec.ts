@@ -1,13 +1,5 @@
-import {
-  JsonAttributes,
-  planVolume,
-  readPart10,
-  syntheticCtSeries,
-  syntheticEnhancedCt,
-  type Part10Dataset,
-  type SyntheticCtOptions,
-  type VolumePlan,
-} from '@app/dicom';
+import { JsonAttributes, planVolume, readPart10, type Part10Dataset, type VolumePlan } from '@app/dicom';
+import { syntheticCtSeries, syntheticEnhancedCt, type SyntheticCtOptions } from '@app/dicom/phantom';
 import { describe, expect, it } from 'vitest';
 import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG } from './codes.js';
 import { unpackBits } from './pixels.js';

@@ -1,4 +1,5 @@
-import { JsonAttributes, jsonKey, readPart10, syntheticCtSeries, tagOf, type DicomAttributes } from '@app/dicom';
+import { JsonAttributes, jsonKey, readPart10, tagOf, type DicomAttributes } from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError } from '@app/errors';
 import type { TriageMeasurements } from '@app/inference';
 import { describe, expect, it } from 'vitest';
