@@ -7,7 +7,7 @@ import { planVolume, readPart10, type DicomAttributes } from '@app/dicom';
 import { syntheticCtSeries } from '@app/dicom/phantom';
 import { basicAuth, createDicomwebClient } from '@app/dicomweb';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
-import type { LungRegion, TriageMeasurements } from '@app/inference';
+import type { LungRegion, TriageMeasurements } from '@app/triage-contracts';
 import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, writeSegmentation, type SegResult } from '@app/seg';
 import {
   deviceObserverUid,

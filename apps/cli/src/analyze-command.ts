@@ -6,16 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFromEnvironment } from '@app/config';
 import { createFrameDecoder } from '@app/dicom';
-import { loadTriageModel, type TriageMeasurements } from '@app/inference';
+import { loadTriageModel } from '@app/inference';
 import { FolderStudySource, type StudySource } from '@app/ingest';
-import {
-  BundleFileReportWriter,
-  FolderArchiveWriter,
-  runTriage,
-  triagePriority,
-  type TriageOutcome,
-} from '@app/pipeline';
+import { BundleFileReportWriter, FolderArchiveWriter, runTriage, type TriageOutcome } from '@app/pipeline';
 import { renderPreviewPng } from '@app/preview';
+import { triagePriority, type TriageMeasurements } from '@app/triage-contracts';
 import { dicomwebStudySource } from './dicomweb-source.js';
 import { writePhantomStudy } from './phantom-command.js';
 

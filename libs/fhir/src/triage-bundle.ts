@@ -1,6 +1,6 @@
 import { isDicomUid } from '@app/dicom';
 import { PermanentError } from '@app/errors';
-import type { LungRegion, TriageMeasurements } from '@app/inference';
+import { LUNG_REGIONS, type LungRegion, type TriageMeasurements } from '@app/triage-contracts';
 import { Concepts, Units } from './codes.js';
 import { dicomUidIdentifier, fullUrlFor, identifierQuery } from './identifiers.js';
 
@@ -52,7 +52,6 @@ export const NOT_FOR_CLINICAL_USE = 'Preliminary AI result, not for clinical use
 
 const FHIR_DATE_TIME = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
 const SAFE_TOKEN = /^[A-Za-z0-9._+-]{1,64}$/;
-const REGIONS: readonly LungRegion[] = ['left', 'right', 'both'];
 const REGION_NAME: Record<LungRegion, string> = { left: 'left lung', right: 'right lung', both: 'both lungs' };
 
 type Identified = { system: string; value: string };
@@ -158,7 +157,7 @@ export function buildTriageBundle(input: TriageBundleInput): fhir4.Bundle<fhir4.
     { value: round(m.severityPercent, 2), ...Units.percent },
     lungSite('both'),
   );
-  for (const region of REGIONS) {
+  for (const region of LUNG_REGIONS) {
     const lung = m.lungs.find((l) => l.region === region)!;
     const where = REGION_NAME[region];
     observation(
@@ -290,7 +289,7 @@ function checkInput(input: TriageBundleInput): void {
   if (!SAFE_TOKEN.test(m.model.version)) problems.push('model.version must match [A-Za-z0-9._+-]{1,64}');
   if (!inRange(m.covidProbability, 0, 1)) problems.push('covidProbability must be in 0..1');
   if (!inRange(m.severityPercent, 0, 100)) problems.push('severityPercent must be in 0..100');
-  for (const region of REGIONS) {
+  for (const region of LUNG_REGIONS) {
     const found = m.lungs.filter((l) => l.region === region);
     if (found.length !== 1) {
       problems.push(`lungs must hold exactly one '${region}' entry`);

@@ -25,7 +25,5 @@ export {
   writeReport,
 } from './triage-pipeline.js';
 export type { EncodedSeg, PipelineLog, TriageInput, TriageOptions, TriagePorts } from './triage-pipeline.js';
-export { DEFAULT_PRIORITY_RULES, triagePriority } from './triage-priority.js';
 export { NO_TRACING } from './triage-tracer.js';
 export type { FetchedStudy, StudyTrace, StudyTraceStart, TriageTracer } from './triage-tracer.js';
-export type { PriorityRules, TriagePriorityLevel } from './triage-priority.js';

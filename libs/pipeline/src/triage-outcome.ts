@@ -1,8 +1,8 @@
 import type { RejectedSeries } from '@app/dicom';
-import type { InferenceTimings, ModelIdentity, TriageMeasurements } from '@app/inference';
+import type { InferenceTimings } from '@app/inference';
+import type { ModelIdentity, TriageMeasurements, TriagePriorityLevel } from '@app/triage-contracts';
 import type { UnreadableInstance } from '@app/ingest';
 import type { ReportReceipt } from './ports.js';
-import type { TriagePriorityLevel } from './triage-priority.js';
 
 /** The named steps of the pipeline, in order. */
 export const STEP_NAMES = ['fetchStudy', 'analyze', 'encodeSeg', 'encodeSr', 'storeObjects', 'writeReport'] as const;

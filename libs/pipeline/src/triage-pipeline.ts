@@ -1,13 +1,13 @@
 import type { DicomAttributes, FrameDecoder } from '@app/dicom';
 import { buildTriageBundle } from '@app/fhir';
-import type { ModelIdentity, TriageAnalysis, VolumeAnalyzer } from '@app/inference';
+import type { TriageAnalysis, VolumeAnalyzer } from '@app/inference';
 import { ingestStudy, type IngestedStudy, type StudySource } from '@app/ingest';
 import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, writeSegmentation, type SegEquipment } from '@app/seg';
 import { writeMeasurementReport, type SrEquipment } from '@app/sr';
+import { DEFAULT_PRIORITY_RULES, triagePriority, type ModelIdentity, type PriorityRules } from '@app/triage-contracts';
 import { withMemoryReservation, type ReserveMemory } from './memory-reservation.js';
 import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
 import type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';
-import { DEFAULT_PRIORITY_RULES, triagePriority, type PriorityRules } from './triage-priority.js';
 import { NO_TRACING, type StudyTrace, type TriageTracer } from './triage-tracer.js';
 
 /**

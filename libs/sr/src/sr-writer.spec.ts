@@ -1,7 +1,7 @@
 import { JsonAttributes, jsonKey, readPart10, tagOf, type DicomAttributes } from '@app/dicom';
 import { syntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError } from '@app/errors';
-import type { TriageMeasurements } from '@app/inference';
+import type { TriageMeasurements } from '@app/triage-contracts';
 import { describe, expect, it } from 'vitest';
 import { LOCAL_SCHEME, SrCodes } from './codes.js';
 import {

@@ -9,7 +9,13 @@ import {
   type DicomAttributes,
 } from '@app/dicom';
 import { PermanentError } from '@app/errors';
-import type { LungRegion, LungRegionMeasurement, ModelIdentity, TriageMeasurements } from '@app/inference';
+import {
+  LUNG_REGIONS,
+  type LungRegion,
+  type LungRegionMeasurement,
+  type ModelIdentity,
+  type TriageMeasurements,
+} from '@app/triage-contracts';
 import { LOCAL_SCHEME, SrCodes, Units, type SrCode } from './codes.js';
 import { codeContent, container, imageContent, numContent, textContent, uidrefContent } from './content.js';
 
@@ -115,7 +121,6 @@ export const TRACKING_IDENTIFIERS = {
   study: 'COVID-19 triage, study level',
 } as const;
 
-const REGIONS: readonly LungRegion[] = ['left', 'right', 'both'];
 const LATERALITY: Record<LungRegion, SrCode> = { left: SrCodes.left, right: SrCodes.right, both: SrCodes.bilateral };
 
 /** Finding Site: lung, with the region's laterality (CID 244; both lungs: Bilateral). */
@@ -153,14 +158,14 @@ function checkMeasurements(measurements: TriageMeasurements): Map<LungRegion, Lu
   checkNumber('severityPercent', measurements.severityPercent, 0, 100);
   const byRegion = new Map<LungRegion, LungRegionMeasurement>();
   for (const lung of measurements.lungs) {
-    if (!REGIONS.includes(lung.region)) throw new SrInputError(`unknown lung region ${lung.region as string}`);
+    if (!LUNG_REGIONS.includes(lung.region)) throw new SrInputError(`unknown lung region ${lung.region as string}`);
     if (byRegion.has(lung.region)) throw new SrInputError(`lung region ${lung.region} is measured twice`);
     checkNumber(`${lung.region} lungVolumeMl`, lung.lungVolumeMl, 0, Number.MAX_VALUE);
     checkNumber(`${lung.region} lesionVolumeMl`, lung.lesionVolumeMl, 0, Number.MAX_VALUE);
     checkNumber(`${lung.region} percentAffected`, lung.percentAffected, 0, 100);
     byRegion.set(lung.region, lung);
   }
-  const missing = REGIONS.filter((region) => !byRegion.has(region));
+  const missing = LUNG_REGIONS.filter((region) => !byRegion.has(region));
   if (missing.length > 0) throw new SrInputError(`no measurements for lung region(s) ${missing.join(', ')}`);
   return byRegion;
 }
@@ -267,7 +272,7 @@ export function writeMeasurementReport(input: SrInput): SrResult {
   ];
 
   // TID 1411, one group per region for the lung and one for the lesion inside it.
-  const lungGroups = REGIONS.map((region) =>
+  const lungGroups = LUNG_REGIONS.map((region) =>
     container(
       'CONTAINS',
       SrCodes.measurementGroup,
@@ -282,7 +287,7 @@ export function writeMeasurementReport(input: SrInput): SrResult {
       '1411',
     ),
   );
-  const lesionGroups = REGIONS.map((region) =>
+  const lesionGroups = LUNG_REGIONS.map((region) =>
     container(
       'CONTAINS',
       SrCodes.measurementGroup,
