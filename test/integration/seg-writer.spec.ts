@@ -11,10 +11,10 @@ import {
   COVID_LESION,
   LEFT_LUNG,
   RIGHT_LUNG,
-  writeSegmentation,
+  encodeSegmentation,
   type SegmentationType,
   type SegOptions,
-  type SegResult,
+  type EncodedSegmentation,
   type SegSegment,
   type SegSourceVolume,
 } from '@app/seg';
@@ -182,8 +182,8 @@ function countDifferences(a: Uint8Array, b: Uint8Array): number {
   return count;
 }
 
-function write(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): SegResult {
-  return writeSegmentation({
+function write(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): EncodedSegmentation {
+  return encodeSegmentation({
     volume: fixture.volume,
     sourceInstance: fixture.source,
     algorithm: ALGORITHM,
@@ -193,7 +193,7 @@ function write(fixture: Fixture, type: SegmentationType, options: SegOptions = {
 }
 
 /** Writes, validates and reads back one SEG; every expectation of the suite is here. */
-function verify(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): SegResult {
+function verify(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): EncodedSegmentation {
   const result = write(fixture, type, options);
   const dir = mkdtempSync(join(tmpdir(), 'seg-check-'));
   try {

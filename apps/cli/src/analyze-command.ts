@@ -8,7 +8,7 @@ import { loadConfigFromEnvironment } from '@app/config';
 import { createFrameDecoder } from '@app/dicom';
 import { loadTriageModel } from '@app/inference';
 import { FolderStudySource, type StudySource } from '@app/ingest';
-import { BundleFileReportWriter, FolderArchiveWriter, runTriage, type TriageOutcome } from '@app/pipeline';
+import { BundleFileReportSink, FolderArchiveSink, runTriage, type TriageOutcome } from '@app/pipeline';
 import { renderPreviewPng } from '@app/preview';
 import { triagePriority, type TriageMeasurements } from '@app/triage-contracts';
 import { dicomwebStudySource } from './dicomweb-source.js';
@@ -152,7 +152,7 @@ export async function analyzeStudy(request: AnalyzeRequest, log: (line: string) 
     try {
       outcome = await runTriage(
         { source },
-        { analyzer, archive: new FolderArchiveWriter(out), reports: new BundleFileReportWriter(out) },
+        { analyzer, archive: new FolderArchiveSink(out), reports: new BundleFileReportSink(out) },
         {
           identifierSystem: config.fhir.identifierSystem,
           decoder,

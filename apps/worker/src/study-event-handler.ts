@@ -19,10 +19,10 @@ import {
   findPriorTriage,
   runTriage,
   type ArchiveIndex,
-  type ArchiveWriter,
+  type ArchiveSink,
   type PriorTriage,
   type ReportIndex,
-  type ReportWriter,
+  type ReportSink,
   type TriageOutcome,
   type TriageTracer,
 } from '@app/pipeline';
@@ -39,8 +39,8 @@ export interface ResultPublisher {
 
 export interface HandlerDependencies {
   analyzer: VolumeAnalyzer;
-  archive: ArchiveWriter;
-  reports: ReportWriter;
+  archive: ArchiveSink;
+  reports: ReportSink;
   archiveIndex: ArchiveIndex;
   reportIndex: ReportIndex;
   /** The study in the configured archive. */

@@ -3,11 +3,11 @@ import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/
 import type { AppConfig } from '@app/config';
 import { createFrameDecoder, type FrameDecoder } from '@app/dicom';
 import { authFromConfig, createDicomwebClient } from '@app/dicomweb';
-import { createFhirReportWriter } from '@app/fhir';
+import { createFhirTransactionClient } from '@app/fhir';
 import type { VolumeAnalyzer } from '@app/inference';
 import { DicomwebStudySource } from '@app/ingest';
 import { KafkaEventPublisher, KafkaStudyConsumer, type KafkaLog } from '@app/messaging';
-import { DicomwebArchiveIndex, DicomwebArchiveWriter, FhirReportIndex, FhirServerReportWriter } from '@app/pipeline';
+import { DicomwebArchiveIndex, DicomwebArchiveSink, FhirReportIndex, FhirReportSink } from '@app/pipeline';
 import { OtelTriageTracer, shutdownTelemetry } from '@app/telemetry';
 import { HealthServer } from './health-server.js';
 import type { JsonLogger } from './json-logger.js';
@@ -78,9 +78,9 @@ export class WorkerService implements OnApplicationBootstrap, BeforeApplicationS
     this.handler = new StudyEventHandler(
       {
         analyzer,
-        archive: new DicomwebArchiveWriter(dicomweb),
-        reports: new FhirServerReportWriter(
-          createFhirReportWriter({
+        archive: new DicomwebArchiveSink(dicomweb),
+        reports: new FhirReportSink(
+          createFhirTransactionClient({
             baseUrl: fhir.baseUrl,
             timeoutMs: fhir.timeoutMs,
             ...(fhir.bearerToken ? { bearerToken: fhir.bearerToken } : {}),

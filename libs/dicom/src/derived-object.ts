@@ -1,11 +1,68 @@
+import { PermanentError } from '@app/errors';
 import { JsonAttributes, type DicomAttributes } from './attributes.js';
 import type { Dataset } from './part10-writer.js';
+import { deterministicUid } from './uid.js';
 
 /**
- * What every object derived from a source CT (our SEG and SR) copies from it and how
- * its text is encoded: the Patient and General Study modules, and a character set
- * that holds both the copied strings and ours.
+ * What every object derived from a source CT (our SEG and SR) shares: the Patient and
+ * General Study modules copied from the source, a character set that holds both the
+ * copied strings and ours, who made it (equipment), its UIDs, its disclaimer, and the
+ * error for input the encoders cannot use.
  */
+
+/** The encoders' input is unusable (mask size, missing UIDs, …): a programming or pipeline error. Permanent. */
+export class DerivedObjectInputError extends PermanentError {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
+}
+
+/** In every derived object's descriptions: the model is a demonstration. */
+export const NOT_FOR_CLINICAL_USE = 'NOT FOR CLINICAL USE';
+/** The SR's stated disclaimer, as a sentence. */
+export const DISCLAIMER =
+  'NOT FOR CLINICAL USE. Automated research output of a COVID-19 chest CT triage model; not verified by a physician.';
+
+/** General and Enhanced General Equipment (PS3.3 C.7.5.1, C.7.5.2): who made the object. */
+export interface Equipment {
+  manufacturer: string;
+  manufacturerModelName: string;
+  deviceSerialNumber: string;
+  softwareVersions: string | string[];
+}
+
+/** Our equipment for an encoder (`modelName`, e.g. "covid-ct-triage SEG writer") and model, with the caller's overrides. */
+export function ourEquipment(
+  modelName: string,
+  model: { id: string; version: string },
+  overrides: Partial<Equipment> = {},
+): Equipment {
+  return {
+    manufacturer: 'covid-ct-triage',
+    manufacturerModelName: modelName,
+    deviceSerialNumber: '1',
+    softwareVersions: [`${model.id} ${model.version}`],
+    ...overrides,
+  };
+}
+
+/**
+ * A derived object's UIDs depend only on what it is derived from and by which model, so
+ * that processing a study twice writes the same objects (an archive then sees a
+ * duplicate, not a second one). `variant` tells apart objects of one series (e.g. SEG types).
+ */
+export function derivedObjectUids(
+  sourceSeriesInstanceUid: string,
+  model: { id: string; version: string },
+  modality: string,
+  ...variant: string[]
+): { seriesInstanceUid: string; sopInstanceUid: string } {
+  const base = [sourceSeriesInstanceUid, model.id, model.version, modality];
+  return {
+    seriesInstanceUid: deterministicUid(...base, 'series'),
+    sopInstanceUid: deterministicUid(...base, 'instance', ...variant),
+  };
+}
 
 /** Copied always; written empty when the source lacks them (Type 2, e.g. PatientName in the real data). */
 const COPIED_TYPE2 = [
@@ -76,28 +133,47 @@ export interface DerivedObjectHeader {
   copied: Dataset;
   /** Encodes one of our own strings for that character set. */
   ourText: (text: string) => string;
+  /** The equipment's attributes, in that character set. */
+  equipment: Dataset;
 }
 
 /**
- * The header of an object derived from `source`, given the strings we will add (`ours`).
- * Throws the caller's error when no character set holds both the source's and ours.
+ * The header of an object derived from `source` and made by `equipment`, given the other
+ * strings we will add (`ours`). Throws a DerivedObjectInputError when no character set
+ * holds both the source's strings and ours.
  */
 export function derivedObjectHeader(
   source: DicomAttributes,
+  equipment: Equipment,
   ours: string[],
-  error: (message: string) => Error,
 ): DerivedObjectHeader {
+  const softwareVersions = [equipment.softwareVersions].flat();
+  const ourAll = [
+    ...ours,
+    equipment.manufacturer,
+    equipment.manufacturerModelName,
+    equipment.deviceSerialNumber,
+    ...softwareVersions,
+  ];
   const values = new Map<string, string[]>();
   for (const keyword of [...COPIED_TYPE2, ...COPIED_IF_PRESENT]) {
     const found = source.strings(keyword);
     if (found.length > 0 || (COPIED_TYPE2 as readonly string[]).includes(keyword)) values.set(keyword, found);
   }
-  const plan = planText(source, [...values.values()].flat(), ours);
+  const plan = planText(source, [...values.values()].flat(), ourAll);
   if (!plan) {
     const charset = source.strings('SpecificCharacterSet').join('\\');
-    throw error(`cannot write non-ASCII text into an object whose source uses the character set ${charset}`);
+    throw new DerivedObjectInputError(
+      `cannot write non-ASCII text into an object whose source uses the character set ${charset}`,
+    );
   }
   const copied: Dataset = {};
   for (const [keyword, found] of values) copied[keyword] = found.map(plan.copiedText);
-  return { specificCharacterSet: plan.charset, copied, ourText: plan.ourText };
+  const equipmentAttributes: Dataset = {
+    Manufacturer: plan.ourText(equipment.manufacturer),
+    ManufacturerModelName: plan.ourText(equipment.manufacturerModelName),
+    DeviceSerialNumber: plan.ourText(equipment.deviceSerialNumber),
+    SoftwareVersions: softwareVersions.map(plan.ourText),
+  };
+  return { specificCharacterSet: plan.charset, copied, ourText: plan.ourText, equipment: equipmentAttributes };
 }

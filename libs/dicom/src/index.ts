@@ -2,8 +2,19 @@ export { JsonAttributes, jsonKey, tagOf } from './attributes.js';
 export type { DicomAttributes } from './attributes.js';
 export { lookupKeyword } from './dictionary.js';
 export type { VR } from './dictionary.js';
-export { derivedObjectHeader, dicomDate, dicomTime } from './derived-object.js';
-export type { DerivedObjectHeader } from './derived-object.js';
+export {
+  DerivedObjectInputError,
+  derivedObjectHeader,
+  derivedObjectUids,
+  dicomDate,
+  dicomTime,
+  DISCLAIMER,
+  NOT_FOR_CLINICAL_USE,
+  ourEquipment,
+} from './derived-object.js';
+export type { DerivedObjectHeader, Equipment } from './derived-object.js';
+export { dicomObjectRef } from './dicom-object.js';
+export type { DicomObjectRef, EncodedDicomObject } from './dicom-object.js';
 export { frameBytes } from './frames.js';
 export type { Vec3 } from './geometry.js';
 export { CorruptInstanceError, readPart10 } from './part10-reader.js';

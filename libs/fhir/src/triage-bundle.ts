@@ -1,4 +1,4 @@
-import { isDicomUid } from '@app/dicom';
+import { isDicomUid, type DicomObjectRef } from '@app/dicom';
 import { PermanentError } from '@app/errors';
 import { LUNG_REGIONS, type LungRegion, type TriageMeasurements } from '@app/triage-contracts';
 import { Concepts, Units } from './codes.js';
@@ -9,11 +9,6 @@ import { dicomUidIdentifier, fullUrlFor, identifierQuery } from './identifiers.j
  * a conditional create on a deterministic identifier, so sending the same bundle twice (a
  * retry, a redelivered event) stores each resource once. See docs/fhir.md.
  */
-
-export interface DicomObjectRef {
-  sopInstanceUid: string;
-  seriesInstanceUid: string;
-}
 
 export interface TriageBundleInput {
   study: {
@@ -34,9 +29,9 @@ export interface TriageBundleInput {
     issuer?: string;
   };
   measurements: TriageMeasurements;
-  /** The DICOM SEG and SR our service stored for this result. */
-  seg: DicomObjectRef;
-  sr: DicomObjectRef;
+  /** The DICOM SEG and SR our service stored for this result (the report names their series and instance). */
+  seg: Pick<DicomObjectRef, 'seriesInstanceUid' | 'sopInstanceUid'>;
+  sr: Pick<DicomObjectRef, 'seriesInstanceUid' | 'sopInstanceUid'>;
   /** When the analysis finished: DiagnosticReport.issued and Provenance.recorded. */
   timestamp: Date | string;
   /** Our base identifier system (a URI we own), e.g. https://covid-ct-triage.example.org/fhir/identifier. */
