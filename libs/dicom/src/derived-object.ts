@@ -1,5 +1,6 @@
 import { PermanentError } from '@app/errors';
 import { JsonAttributes, type DicomAttributes } from './attributes.js';
+import type { EncodedDicomObject } from './dicom-object.js';
 import type { Dataset } from './part10-writer.js';
 import { deterministicUid } from './uid.js';
 
@@ -93,7 +94,7 @@ export const dicomTime = (d: Date) => `${pad(d.getHours())}${pad(d.getMinutes())
 const isAscii = (text: string) => Buffer.byteLength(text, 'utf8') === text.length;
 const isLatin1 = (text: string) => Buffer.from(text, 'latin1').toString('latin1') === text;
 const utf8AsLatin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1');
-const identity = (text: string) => text;
+const unchanged = (text: string) => text;
 
 interface TextPlan {
   charset: string[] | undefined;
@@ -111,30 +112,44 @@ function planText(source: DicomAttributes, copied: string[], ours: string[]): Te
   const sourceCharset = source.strings('SpecificCharacterSet');
   if (source instanceof JsonAttributes) {
     const all = [...copied, ...ours];
-    if (all.every(isAscii)) return { charset: undefined, copiedText: identity, ourText: identity };
-    if (all.every(isLatin1)) return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
+    if (all.every(isAscii)) return { charset: undefined, copiedText: unchanged, ourText: unchanged };
+    if (all.every(isLatin1)) return { charset: ['ISO_IR 100'], copiedText: unchanged, ourText: unchanged };
     return { charset: ['ISO_IR 192'], copiedText: utf8AsLatin1, ourText: utf8AsLatin1 };
   }
   const charset = sourceCharset.length > 0 ? sourceCharset : undefined;
-  if (ours.every(isAscii)) return { charset, copiedText: identity, ourText: identity };
-  if (sourceCharset.includes('ISO_IR 192')) return { charset, copiedText: identity, ourText: utf8AsLatin1 };
+  if (ours.every(isAscii)) return { charset, copiedText: unchanged, ourText: unchanged };
+  if (sourceCharset.includes('ISO_IR 192')) return { charset, copiedText: unchanged, ourText: utf8AsLatin1 };
   const sourceIsLatin1 =
     sourceCharset.length === 0 || (sourceCharset.length === 1 && sourceCharset[0] === 'ISO_IR 100');
   if (sourceIsLatin1 && ours.every(isLatin1) && copied.every((s) => sourceCharset.length > 0 || isAscii(s))) {
-    return { charset: ['ISO_IR 100'], copiedText: identity, ourText: identity };
+    return { charset: ['ISO_IR 100'], copiedText: unchanged, ourText: unchanged };
   }
   return undefined;
 }
 
+/** What the new object is: its identity and the General Series and SOP Common values of it. */
+export interface DerivedObjectIdentity {
+  modality: 'SEG' | 'SR';
+  sopClassUid: string;
+  sopInstanceUid: string;
+  studyInstanceUid: string;
+  seriesInstanceUid: string;
+  seriesNumber: number;
+  instanceNumber: number;
+  /** Written as given (ASCII). */
+  seriesDescription: string;
+  /** Content, series and instance creation date and time. */
+  contentDateTime: Date;
+}
+
 export interface DerivedObjectHeader {
-  /** SpecificCharacterSet for the new object (undefined: the default repertoire). */
-  specificCharacterSet: string[] | undefined;
-  /** The copied Patient and Study attributes, ready to spread into a dataset. */
-  copied: Dataset;
-  /** Encodes one of our own strings for that character set. */
+  /**
+   * The attributes every derived object has: character set, SOP Common, General Series,
+   * General Equipment, the copied Patient and General Study, content date and time.
+   */
+  attributes: Dataset;
+  /** Encodes one of our own strings for the object's character set. */
   ourText: (text: string) => string;
-  /** The equipment's attributes, in that character set. */
-  equipment: Dataset;
 }
 
 /**
@@ -144,6 +159,7 @@ export interface DerivedObjectHeader {
  */
 export function derivedObjectHeader(
   source: DicomAttributes,
+  identity: DerivedObjectIdentity,
   equipment: Equipment,
   ours: string[],
 ): DerivedObjectHeader {
@@ -169,11 +185,41 @@ export function derivedObjectHeader(
   }
   const copied: Dataset = {};
   for (const [keyword, found] of values) copied[keyword] = found.map(plan.copiedText);
-  const equipmentAttributes: Dataset = {
+  const date = dicomDate(identity.contentDateTime);
+  const time = dicomTime(identity.contentDateTime);
+  const attributes: Dataset = {
+    SpecificCharacterSet: plan.charset,
+    InstanceCreationDate: date,
+    InstanceCreationTime: time,
+    SOPClassUID: identity.sopClassUid,
+    SOPInstanceUID: identity.sopInstanceUid,
+    SeriesDate: date,
+    SeriesTime: time,
+    ContentDate: date,
+    ContentTime: time,
+    Modality: identity.modality,
+    SeriesDescription: identity.seriesDescription,
+    ...copied,
     Manufacturer: plan.ourText(equipment.manufacturer),
     ManufacturerModelName: plan.ourText(equipment.manufacturerModelName),
     DeviceSerialNumber: plan.ourText(equipment.deviceSerialNumber),
     SoftwareVersions: softwareVersions.map(plan.ourText),
+    StudyInstanceUID: identity.studyInstanceUid,
+    SeriesInstanceUID: identity.seriesInstanceUid,
+    SeriesNumber: identity.seriesNumber,
+    InstanceNumber: identity.instanceNumber,
   };
-  return { specificCharacterSet: plan.charset, copied, ourText: plan.ourText, equipment: equipmentAttributes };
+  return { attributes, ourText: plan.ourText };
+}
+
+/** What an encoder returns: the object's identity with its Part 10 bytes. */
+export function encodedDerivedObject(identity: DerivedObjectIdentity, bytes: Buffer): EncodedDicomObject {
+  return {
+    kind: identity.modality,
+    bytes,
+    studyInstanceUid: identity.studyInstanceUid,
+    seriesInstanceUid: identity.seriesInstanceUid,
+    sopInstanceUid: identity.sopInstanceUid,
+    sopClassUid: identity.sopClassUid,
+  };
 }

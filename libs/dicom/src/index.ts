@@ -1,4 +1,6 @@
 export { JsonAttributes, jsonKey, tagOf } from './attributes.js';
+export { codeItem } from './coded-concept.js';
+export type { CodedConcept } from './coded-concept.js';
 export type { DicomAttributes } from './attributes.js';
 export { lookupKeyword } from './dictionary.js';
 export type { VR } from './dictionary.js';
@@ -6,13 +8,12 @@ export {
   DerivedObjectInputError,
   derivedObjectHeader,
   derivedObjectUids,
-  dicomDate,
-  dicomTime,
+  encodedDerivedObject,
   DISCLAIMER,
   NOT_FOR_CLINICAL_USE,
   ourEquipment,
 } from './derived-object.js';
-export type { DerivedObjectHeader, Equipment } from './derived-object.js';
+export type { DerivedObjectHeader, DerivedObjectIdentity, Equipment } from './derived-object.js';
 export { dicomObjectRef } from './dicom-object.js';
 export type { DicomObjectRef, EncodedDicomObject } from './dicom-object.js';
 export { frameBytes } from './frames.js';

@@ -1,9 +1,8 @@
 import {
   DerivedObjectInputError,
   derivedObjectUids,
+  encodedDerivedObject,
   derivedObjectHeader,
-  dicomDate,
-  dicomTime,
   NOT_FOR_CLINICAL_USE,
   ourEquipment,
   SopClass,
@@ -27,6 +26,8 @@ import { segmentationDataset } from './segmentation-dataset.js';
  */
 
 export type SegmentationType = 'BINARY' | 'LABELMAP';
+
+export const DEFAULT_SEG_SERIES_NUMBER = 9001;
 
 /** The geometry and per-slice sources of the CT the masks were computed on (a CtVolume fits). */
 export interface SegSourceVolume {
@@ -121,27 +122,29 @@ export function encodeSegmentation(input: SegInput): EncodedSegmentation {
   const warning = ` - ${NOT_FOR_CLINICAL_USE}`;
   const contentDescription = `${algorithm.name} ${algorithm.version}`.slice(0, 64 - warning.length) + warning;
   const ours = [algorithm.name, algorithm.version, contentDescription, ...segments.map((segment) => segment.label)];
-  const now = options.contentDateTime ?? new Date();
+  const identity = {
+    modality: 'SEG',
+    sopClassUid,
+    sopInstanceUid,
+    studyInstanceUid: checked.studyInstanceUid,
+    seriesInstanceUid,
+    seriesNumber: options.seriesNumber ?? DEFAULT_SEG_SERIES_NUMBER,
+    instanceNumber: options.instanceNumber ?? 1,
+    seriesDescription: `AI lung and lesion SEG - ${NOT_FOR_CLINICAL_USE}`,
+    contentDateTime: options.contentDateTime ?? new Date(),
+  } as const;
 
   const dataset = segmentationDataset({
     input,
     type,
     layout,
-    header: derivedObjectHeader(source, equipment, ours),
-    identity: { sopClassUid, sopInstanceUid, seriesInstanceUid },
+    header: derivedObjectHeader(source, identity, equipment, ours),
+    sopInstanceUid,
     source: checked,
-    seriesDescription: `AI lung and lesion SEG - ${NOT_FOR_CLINICAL_USE}`,
     contentDescription,
-    date: dicomDate(now),
-    time: dicomTime(now),
   });
   return {
-    kind: 'SEG',
-    bytes: appendPixelData(writePart10(dataset), layout, masks, framePixels),
-    studyInstanceUid: checked.studyInstanceUid,
-    seriesInstanceUid,
-    sopInstanceUid,
-    sopClassUid,
+    ...encodedDerivedObject(identity, appendPixelData(writePart10(dataset), layout, masks, framePixels)),
     frameCount: layout.frames.length,
     segments: segments.map((segment, s) => ({ number: s + 1, label: segment.label })),
   };

@@ -1,9 +1,7 @@
-import { deterministicUid, tagOf, type Dataset, type DerivedObjectHeader } from '@app/dicom';
-import { codeItem, Codes } from './codes.js';
+import { codeItem, deterministicUid, tagOf, type Dataset, type DerivedObjectHeader } from '@app/dicom';
+import { Codes } from './codes.js';
 import type { SegInput, SegmentationType } from './encode-segmentation.js';
 import type { FrameLayout } from './plan-frames.js';
-
-export const DEFAULT_SEG_SERIES_NUMBER = 9001;
 
 /** What the SEG's dataset is made of, once the input is checked and the frames planned. */
 export interface SegDatasetParts {
@@ -11,12 +9,9 @@ export interface SegDatasetParts {
   type: SegmentationType;
   layout: FrameLayout;
   header: DerivedObjectHeader;
-  identity: { sopClassUid: string; sopInstanceUid: string; seriesInstanceUid: string };
-  source: { studyInstanceUid: string; sourceSeriesUid: string; frameOfReferenceUid: string };
-  seriesDescription: string;
+  sopInstanceUid: string;
+  source: { sourceSeriesUid: string; frameOfReferenceUid: string };
   contentDescription: string;
-  date: string;
-  time: string;
 }
 
 /** Segment Sequence: one item per segment, numbered 1, 2, … in input order. */
@@ -45,8 +40,8 @@ function segmentSequence({ input, header: text }: SegDatasetParts): Dataset[] {
 }
 
 /** Multi-frame Dimension module: segment number (BINARY) and position. */
-function dimensions({ type, layout, identity }: SegDatasetParts): Dataset {
-  const dimensionOrganizationUid = deterministicUid(identity.sopInstanceUid, 'dimension-organization');
+function dimensions({ type, layout, sopInstanceUid }: SegDatasetParts): Dataset {
+  const dimensionOrganizationUid = deterministicUid(sopInstanceUid, 'dimension-organization');
   const positionDimension = {
     DimensionOrganizationUID: dimensionOrganizationUid,
     DimensionIndexPointer: tagOf('ImagePositionPatient'),
@@ -107,10 +102,9 @@ function perFrameGroups({ input, type, layout }: SegDatasetParts): Dataset[] {
 
 /** The SEG's dataset without its pixel data (PS3.3 A.51, A.51.x). */
 export function segmentationDataset(parts: SegDatasetParts): Dataset {
-  const { input, type, layout, header: text, identity, source, date, time } = parts;
+  const { input, type, layout, header: text, source } = parts;
   const { volume } = input;
   const { geometry } = volume;
-  const options = input.options ?? {};
   const [columnSpacing, rowSpacing, sliceSpacing] = geometry.spacing;
   const sliceThickness = input.sourceInstance.number('SliceThickness') ?? sliceSpacing;
 
@@ -119,18 +113,8 @@ export function segmentationDataset(parts: SegDatasetParts): Dataset {
   for (const slice of volume.slices) referencedInstances.set(slice.source.sopInstanceUid, slice.source.sopClassUid);
 
   return {
-    SpecificCharacterSet: text.specificCharacterSet,
+    ...text.attributes,
     ImageType: ['DERIVED', 'PRIMARY'],
-    InstanceCreationDate: date,
-    InstanceCreationTime: time,
-    SOPClassUID: identity.sopClassUid,
-    SOPInstanceUID: identity.sopInstanceUid,
-    SeriesDate: date,
-    SeriesTime: time,
-    ContentDate: date,
-    ContentTime: time,
-    Modality: 'SEG',
-    SeriesDescription: parts.seriesDescription,
     ReferencedSeriesSequence: [
       {
         SeriesInstanceUID: source.sourceSeriesUid,
@@ -140,12 +124,6 @@ export function segmentationDataset(parts: SegDatasetParts): Dataset {
         })),
       },
     ],
-    ...text.copied,
-    ...text.equipment,
-    StudyInstanceUID: source.studyInstanceUid,
-    SeriesInstanceUID: identity.seriesInstanceUid,
-    SeriesNumber: options.seriesNumber ?? DEFAULT_SEG_SERIES_NUMBER,
-    InstanceNumber: options.instanceNumber ?? 1,
     FrameOfReferenceUID: source.frameOfReferenceUid,
     PositionReferenceIndicator: '',
     ...dimensions(parts),

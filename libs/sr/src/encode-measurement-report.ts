@@ -2,8 +2,7 @@ import {
   DerivedObjectInputError,
   derivedObjectHeader,
   derivedObjectUids,
-  dicomDate,
-  dicomTime,
+  encodedDerivedObject,
   NOT_FOR_CLINICAL_USE,
   ourEquipment,
   SopClass,
@@ -84,23 +83,22 @@ export function encodeMeasurementReport(input: SrInput): EncodedDicomObject {
   checkText('ManufacturerModelName', equipment.manufacturerModelName, 64);
   checkText('DeviceSerialNumber', equipment.deviceSerialNumber, 64);
   [equipment.softwareVersions].flat().forEach((version) => checkText('SoftwareVersions', version, 64));
-  const text = derivedObjectHeader(source, equipment, [model.name, model.version, model.id]);
-
-  const now = options.contentDateTime ?? new Date();
-  const date = dicomDate(now);
-  const time = dicomTime(now);
   const sopClassUid = SopClass.ComprehensiveSR;
+  const identity = {
+    modality: 'SR',
+    sopClassUid,
+    sopInstanceUid,
+    studyInstanceUid,
+    seriesInstanceUid,
+    seriesNumber: options.seriesNumber ?? DEFAULT_SR_SERIES_NUMBER,
+    instanceNumber: options.instanceNumber ?? 1,
+    seriesDescription: `AI triage measurements SR - ${NOT_FOR_CLINICAL_USE}`,
+    contentDateTime: options.contentDateTime ?? new Date(),
+  } as const;
+  const text = derivedObjectHeader(source, identity, equipment, [model.name, model.version, model.id]);
+
   const dataset: Dataset = {
-    SpecificCharacterSet: text.specificCharacterSet,
-    InstanceCreationDate: date,
-    InstanceCreationTime: time,
-    SOPClassUID: sopClassUid,
-    SOPInstanceUID: sopInstanceUid,
-    SeriesDate: date,
-    SeriesTime: time,
-    ContentDate: date,
-    ContentTime: time,
-    Modality: 'SR',
+    ...text.attributes,
     CodingSchemeIdentificationSequence: [
       {
         CodingSchemeDesignator: LOCAL_SCHEME.designator,
@@ -109,14 +107,7 @@ export function encodeMeasurementReport(input: SrInput): EncodedDicomObject {
         CodingSchemeResponsibleOrganization: LOCAL_SCHEME.responsibleOrganization,
       },
     ],
-    SeriesDescription: `AI triage measurements SR - ${NOT_FOR_CLINICAL_USE}`,
     ReferencedPerformedProcedureStepSequence: [],
-    ...text.copied,
-    ...text.equipment,
-    StudyInstanceUID: studyInstanceUid,
-    SeriesInstanceUID: seriesInstanceUid,
-    SeriesNumber: options.seriesNumber ?? DEFAULT_SR_SERIES_NUMBER,
-    InstanceNumber: options.instanceNumber ?? 1,
     ...reportContent({
       measurements,
       byRegion: checked.byRegion,
@@ -158,12 +149,5 @@ export function encodeMeasurementReport(input: SrInput): EncodedDicomObject {
     PerformedProcedureCodeSequence: [],
   };
 
-  return {
-    kind: 'SR',
-    bytes: writePart10(dataset),
-    studyInstanceUid,
-    seriesInstanceUid,
-    sopInstanceUid,
-    sopClassUid,
-  };
+  return encodedDerivedObject(identity, writePart10(dataset));
 }
