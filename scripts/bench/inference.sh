@@ -20,6 +20,6 @@ export BENCH_THREADS="$threads" BENCH_BATCH="$batch"
 log "inference bench: $series, $threads intra-op threads, $batch slices per batch, ${BENCH_RUNS:-3} runs each"
 npm run --silent build >/dev/null
 exec node scripts/bench/run-peers.mjs "${BENCH_RUNS:-3}" \
-  ours "node test/bench/inference-ours.mjs $series" \
-  peer "$CACHE_DIR/venv-train/bin/python test/bench/inference_peer.py $series" \
+  ours "node scripts/bench/inference-ours.mjs $series" \
+  peer "$CACHE_DIR/venv-train/bin/python scripts/bench/inference_peer.py $series" \
   inference_ms peer_ms

@@ -12,6 +12,6 @@ series="${1:-$REPO_ROOT/../shared/data/covid-ct-md/P001}"
 [[ -d $series ]] || die "real CT sample data not found at $series"
 npm run --silent build >/dev/null
 exec node scripts/bench/run-peers.mjs "${BENCH_RUNS:-5}" \
-  ours "node test/bench/ingest-ours.mjs $series" \
-  peer "python test/bench/ingest_peer.py $series" \
+  ours "node scripts/bench/ingest-ours.mjs $series" \
+  peer "python scripts/bench/ingest_peer.py $series" \
   ingest_ms peer_ms

@@ -3,6 +3,8 @@
 // Prints every run, the medians, and a last line: RESULT <ours>=<ms> <peer>=<ms> ratio=<ours/peer>.
 import { execSync } from 'node:child_process';
 
+const say = (line) => process.stdout.write(`${line}\n`);
+
 const [runs, oursName, oursCmd, peerName, peerCmd, oursKey, peerKey] = process.argv.slice(2);
 const median = (values) => {
   const sorted = values.toSorted((a, b) => a - b);
@@ -18,7 +20,7 @@ for (let run = 1; run <= Number(runs); run++) {
     const output = execSync(command, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     const result = JSON.parse(output.trim().split('\n').at(-1));
     results[name].push(result);
-    console.log(
+    say(
       `run ${run} ${name.padEnd(5)} ${result.ms.toFixed(0).padStart(6)} ms  peak RSS ${result.peakRssMb.toFixed(0)} MB  ${JSON.stringify(result)}`,
     );
   }
@@ -30,8 +32,8 @@ const summary = Object.fromEntries(
   ]),
 );
 for (const [name, { ms, rss }] of Object.entries(summary))
-  console.log(`median ${name.padEnd(5)} ${ms.toFixed(0)} ms, peak RSS ${rss.toFixed(0)} MB`);
+  say(`median ${name.padEnd(5)} ${ms.toFixed(0)} ms, peak RSS ${rss.toFixed(0)} MB`);
 const ours = summary[oursName].ms;
 const peer = summary[peerName].ms;
-console.log(`memory ratio (ours/peer, peak RSS) ${(summary[oursName].rss / summary[peerName].rss).toFixed(2)}`);
-console.log(`RESULT ${oursKey}=${ours.toFixed(0)} ${peerKey}=${peer.toFixed(0)} ratio=${(ours / peer).toFixed(2)}`);
+say(`memory ratio (ours/peer, peak RSS) ${(summary[oursName].rss / summary[peerName].rss).toFixed(2)}`);
+say(`RESULT ${oursKey}=${ours.toFixed(0)} ${peerKey}=${peer.toFixed(0)} ratio=${(ours / peer).toFixed(2)}`);

@@ -12,6 +12,6 @@ use_venv
 cd "$REPO_ROOT"
 npm run --silent build >/dev/null
 node scripts/bench/run-peers.mjs "${BENCH_RUNS:-5}" \
-  ours "node test/bench/seg-ours.mjs" \
-  peer "python test/bench/seg-peer.py" \
-  seg_ms peer_ms | node test/bench/seg-summary.mjs
+  ours "node scripts/bench/seg-ours.mjs" \
+  peer "python scripts/bench/seg-peer.py" \
+  seg_ms peer_ms | node scripts/bench/seg-summary.mjs

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { syntheticCtSeries } from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**

@@ -1,4 +1,4 @@
-import { syntheticCtSeries } from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import {
   basicAuth,
   createDicomwebClient,

@@ -1,5 +1,5 @@
 import { parseConfig } from '@app/config';
-import { phantomStudy } from '@app/dicom';
+import { phantomStudy } from '@app/dicom/phantom';
 import type { VolumeAnalyzer } from '@app/inference';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../../apps/worker/src/json-logger.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { phantomStudy } from '@app/dicom';
+import { phantomStudy } from '@app/dicom/phantom';
 import { encodeEvent, newStudyAvailable, StudyAvailableSchema } from '@app/messaging';
 import { STEP_NAMES } from '@app/pipeline';
 import { STUDY_SPAN, TRIAGE_ATTRIBUTES as A, TRIAGE_METRICS as M } from '@app/telemetry';

@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseConfig } from '@app/config';
-import { newUid, phantomStudy, readPart10, syntheticCtSeries } from '@app/dicom';
+import { newUid, readPart10 } from '@app/dicom';
+import { phantomStudy, syntheticCtSeries } from '@app/dicom/phantom';
 import { DEAD_LETTER_HEADERS } from '@app/messaging';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../../apps/worker/src/json-logger.js';

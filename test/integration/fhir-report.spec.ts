@@ -4,7 +4,7 @@ import { PermanentError, TransientError } from '@app/errors';
 import {
   buildTriageBundle,
   COVID_TRIAGE_CODESYSTEM_ID,
-  createFhirReportWriter,
+  createFhirTransactionClient,
   FhirRejectedError,
   FhirUnavailableError,
   type TriageBundleInput,
@@ -75,7 +75,7 @@ async function count(resourceType: string, identifier: fhir4.Identifier): Promis
 }
 
 describe('FHIR triage report on HAPI FHIR R4 (real server)', () => {
-  const writer = createFhirReportWriter({ baseUrl: stack.fhirBaseUrl, timeoutMs: 60_000 });
+  const writer = createFhirTransactionClient({ baseUrl: stack.fhirBaseUrl, timeoutMs: 60_000 });
 
   beforeAll(async () => {
     await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
@@ -187,7 +187,7 @@ describe('FHIR triage report on HAPI FHIR R4 (real server)', () => {
 
   it('gives a transient error when the server cannot be reached', async () => {
     const port = await closedPort();
-    const error = await createFhirReportWriter({ baseUrl: `http://127.0.0.1:${port}/fhir` })
+    const error = await createFhirTransactionClient({ baseUrl: `http://127.0.0.1:${port}/fhir` })
       .submit(buildTriageBundle(sampleInput()))
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TransientError);

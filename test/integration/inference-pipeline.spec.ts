@@ -3,15 +3,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { phantomStudy, type CtVolume } from '@app/dicom';
-import {
-  loadTriageModel,
-  NoLungsFoundError,
-  type LungRegionMeasurement,
-  type TriageAnalysis,
-  type VolumeAnalyzer,
-} from '@app/inference';
+import { type CtVolume } from '@app/dicom';
+import { phantomStudy } from '@app/dicom/phantom';
+import { loadTriageModel, NoLungsFoundError, type TriageAnalysis, type VolumeAnalyzer } from '@app/inference';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
+import type { LungRegionMeasurement } from '@app/triage-contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
 

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { phantomStudy } from '@app/dicom';
+import { phantomStudy } from '@app/dicom/phantom';
 import { basicAuth, createDicomwebClient } from '@app/dicomweb';
 import { DicomwebStudySource, FolderStudySource, ingestStudy } from '@app/ingest';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syntheticCtSeries, syntheticEnhancedCt } from '@app/dicom';
+import { syntheticCtSeries, syntheticEnhancedCt } from '@app/dicom/phantom';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
 import { afterAll, describe, expect, it } from 'vitest';
 

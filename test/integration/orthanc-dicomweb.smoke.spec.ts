@@ -1,4 +1,4 @@
-import { syntheticCtSeries } from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildMultipartRelated, parseMultipartRelated } from '../support/multipart.js';
 import { assertReachable, stack } from '../support/stack.js';

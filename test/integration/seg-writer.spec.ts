@@ -3,24 +3,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  planVolume,
-  readPart10,
-  syntheticCtSeries,
-  syntheticEnhancedCt,
-  type DicomAttributes,
-  type SyntheticCtOptions,
-} from '@app/dicom';
+import { planVolume, readPart10, type DicomAttributes } from '@app/dicom';
+import { syntheticCtSeries, syntheticEnhancedCt, type SyntheticCtOptions } from '@app/dicom/phantom';
 import { basicAuth, createDicomwebClient } from '@app/dicomweb';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
 import {
   COVID_LESION,
   LEFT_LUNG,
   RIGHT_LUNG,
-  writeSegmentation,
+  encodeSegmentation,
   type SegmentationType,
   type SegOptions,
-  type SegResult,
+  type EncodedSegmentation,
   type SegSegment,
   type SegSourceVolume,
 } from '@app/seg';
@@ -188,8 +182,8 @@ function countDifferences(a: Uint8Array, b: Uint8Array): number {
   return count;
 }
 
-function write(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): SegResult {
-  return writeSegmentation({
+function write(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): EncodedSegmentation {
+  return encodeSegmentation({
     volume: fixture.volume,
     sourceInstance: fixture.source,
     algorithm: ALGORITHM,
@@ -199,7 +193,7 @@ function write(fixture: Fixture, type: SegmentationType, options: SegOptions = {
 }
 
 /** Writes, validates and reads back one SEG; every expectation of the suite is here. */
-function verify(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): SegResult {
+function verify(fixture: Fixture, type: SegmentationType, options: SegOptions = {}): EncodedSegmentation {
   const result = write(fixture, type, options);
   const dir = mkdtempSync(join(tmpdir(), 'seg-check-'));
   try {

@@ -3,20 +3,19 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { planVolume, readPart10, syntheticCtSeries, type DicomAttributes } from '@app/dicom';
+import { DISCLAIMER, planVolume, readPart10, type DicomAttributes, type EncodedDicomObject } from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import { basicAuth, createDicomwebClient } from '@app/dicomweb';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
-import type { LungRegion, TriageMeasurements } from '@app/inference';
-import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, writeSegmentation, type SegResult } from '@app/seg';
+import { COVID_LESION, encodeSegmentation, LEFT_LUNG, RIGHT_LUNG, type EncodedSegmentation } from '@app/seg';
 import {
   deviceObserverUid,
-  DISCLAIMER,
+  encodeMeasurementReport,
   TRACKING_IDENTIFIERS,
-  writeMeasurementReport,
   type SrInput,
-  type SrResult,
   type SrSourceInstance,
 } from '@app/sr';
+import type { LungRegion, TriageMeasurements } from '@app/triage-contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
 import { dciodvfy, pythonTools } from '../support/python-tools.js';
@@ -58,16 +57,16 @@ interface Fixture {
   source: DicomAttributes;
   seriesInstanceUid: string;
   instances: SrSourceInstance[];
-  seg: SegResult;
+  seg: EncodedSegmentation;
 }
 
 /** A SEG of the series (three small masks: the SR only needs its identity and segment numbers). */
-function segOf(instances: DicomAttributes[]): SegResult {
+function segOf(instances: DicomAttributes[]): EncodedSegmentation {
   const volume = planVolume(instances);
   const { columns, rows, slices } = volume.geometry;
   const voxels = columns * rows * slices;
   const mask = (offset: number) => new Uint8Array(voxels).map((_, p) => +(p % 7 === offset));
-  return writeSegmentation({
+  return encodeSegmentation({
     volume,
     sourceInstance: instances[0],
     algorithm: MODEL,
@@ -197,9 +196,9 @@ const LATERALITY: Record<LungRegion, string> = { left: 'Left', right: 'Right', b
 const REGIONS: LungRegion[] = ['left', 'right', 'both'];
 
 /** Writes, validates and reads back one SR; every expectation of the suite is here. */
-function verify(fixture: Fixture, measurements = MEASUREMENTS): SrResult {
+function verify(fixture: Fixture, measurements = MEASUREMENTS): EncodedDicomObject {
   const input = inputOf(fixture, measurements);
-  const result = writeMeasurementReport(input);
+  const result = encodeMeasurementReport(input);
   const dir = mkdtempSync(join(tmpdir(), 'sr-check-'));
   try {
     const file = join(dir, 'sr.dcm');
@@ -379,7 +378,7 @@ describe('SR writer checked by dciodvfy, pydicom and highdicom: synthetic series
   });
 
   it('dciodvfy is really checking: an SR without its Type 1 CompletionFlag fails', () => {
-    const result = writeMeasurementReport(inputOf(fixture));
+    const result = encodeMeasurementReport(inputOf(fixture));
     // Blank the value of CompletionFlag (CS "COMPLETE") in place: same length, spaces.
     const at = result.bytes.indexOf(Buffer.from('COMPLETE', 'latin1'));
     expect(at).toBeGreaterThan(0);
@@ -425,13 +424,13 @@ describe('SR writer: STOW into Orthanc, WADO-RS back byte for byte', () => {
 
   it('stored twice (a study processed again): same UIDs, accepted, same bytes', async () => {
     const fixture = syntheticFixture('stow', 4);
-    const result = writeMeasurementReport(inputOf(fixture));
+    const result = encodeMeasurementReport(inputOf(fixture));
     const study = fixture.source.string('StudyInstanceUID')!;
     const stored = await client.store([result.bytes], study);
     expect(stored).toMatchObject({ ok: true, failed: [] });
     const back = await client.retrieveInstance(study, result.seriesInstanceUid, result.sopInstanceUid);
     expect(Buffer.from(back).equals(result.bytes)).toBe(true);
-    const again = writeMeasurementReport(inputOf(fixture));
+    const again = encodeMeasurementReport(inputOf(fixture));
     expect(again.bytes.equals(result.bytes)).toBe(true);
     expect((await client.store([again.bytes], study)).ok).toBe(true);
     const back2 = await client.retrieveInstance(study, result.seriesInstanceUid, result.sopInstanceUid);

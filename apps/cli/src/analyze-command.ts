@@ -6,16 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadConfigFromEnvironment } from '@app/config';
 import { createFrameDecoder } from '@app/dicom';
-import { loadTriageModel, type TriageMeasurements } from '@app/inference';
+import { loadTriageModel } from '@app/inference';
 import { FolderStudySource, type StudySource } from '@app/ingest';
-import {
-  BundleFileReportWriter,
-  FolderArchiveWriter,
-  runTriage,
-  triagePriority,
-  type TriageOutcome,
-} from '@app/pipeline';
+import { BundleFileReportSink, FolderArchiveSink, runTriage, type TriageOutcome } from '@app/pipeline';
 import { renderPreviewPng } from '@app/preview';
+import { triagePriority, type TriageMeasurements } from '@app/triage-contracts';
 import { dicomwebStudySource } from './dicomweb-source.js';
 import { writePhantomStudy } from './phantom-command.js';
 
@@ -157,7 +152,7 @@ export async function analyzeStudy(request: AnalyzeRequest, log: (line: string) 
     try {
       outcome = await runTriage(
         { source },
-        { analyzer, archive: new FolderArchiveWriter(out), reports: new BundleFileReportWriter(out) },
+        { analyzer, archive: new FolderArchiveSink(out), reports: new BundleFileReportSink(out) },
         {
           identifierSystem: config.fhir.identifierSystem,
           decoder,

@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { phantomStudy } from '@app/dicom';
+import { phantomStudy } from '@app/dicom/phantom';
 
 /** Writes the embedded phantom study as <folder>/<series number>/<instance number>.dcm. */
 export async function writePhantomStudy(folder: string) {

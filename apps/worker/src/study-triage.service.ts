@@ -8,10 +8,10 @@ import {
   findPriorTriage,
   runTriage,
   type ArchiveIndex,
-  type ArchiveWriter,
+  type ArchiveSink,
   type PriorTriage,
   type ReportIndex,
-  type ReportWriter,
+  type ReportSink,
   type TriageOutcome,
   type TriageTracer,
 } from '@app/pipeline';
@@ -55,8 +55,8 @@ export class StudyTriageService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(ANALYZER) private readonly analyzer: VolumeAnalyzer,
-    @Inject(ARCHIVE_SINK) private readonly archive: ArchiveWriter,
-    @Inject(REPORT_SINK) private readonly reports: ReportWriter,
+    @Inject(ARCHIVE_SINK) private readonly archive: ArchiveSink,
+    @Inject(REPORT_SINK) private readonly reports: ReportSink,
     @Inject(ARCHIVE_INDEX) private readonly archiveIndex: ArchiveIndex,
     @Inject(REPORT_INDEX) private readonly reportIndex: ReportIndex,
     @Inject(STUDY_SOURCES) private readonly studySources: StudySources,

@@ -3,11 +3,11 @@ import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { createFrameDecoder } from '@app/dicom';
 import { authFromConfig, createDicomwebClient, type DicomwebClient } from '@app/dicomweb';
-import { createFhirReportWriter } from '@app/fhir';
+import { createFhirTransactionClient } from '@app/fhir';
 import { loadTriageModel, type VolumeAnalyzer } from '@app/inference';
 import { DicomwebStudySource } from '@app/ingest';
 import { KafkaEventPublisher, KafkaStudyTransport, STUDY_AVAILABLE, type MessageLoop } from '@app/messaging';
-import { DicomwebArchiveIndex, DicomwebArchiveWriter, FhirReportIndex, FhirServerReportWriter } from '@app/pipeline';
+import { DicomwebArchiveIndex, DicomwebArchiveSink, FhirReportIndex, FhirReportSink } from '@app/pipeline';
 import { OtelTriageTracer } from '@app/telemetry';
 import { HealthServer } from './health-server.js';
 import { JsonLogger } from './json-logger.js';
@@ -74,7 +74,7 @@ function adapterProviders(config: AppConfig): Provider[] {
     },
     {
       provide: ARCHIVE_SINK,
-      useFactory: (client: DicomwebClient) => new DicomwebArchiveWriter(client),
+      useFactory: (client: DicomwebClient) => new DicomwebArchiveSink(client),
       inject: [DICOMWEB_CLIENT],
     },
     {
@@ -98,8 +98,8 @@ function adapterProviders(config: AppConfig): Provider[] {
     {
       provide: REPORT_SINK,
       useFactory: () =>
-        new FhirServerReportWriter(
-          createFhirReportWriter({ baseUrl: fhir.baseUrl, timeoutMs: fhir.timeoutMs, ...fhirToken }),
+        new FhirReportSink(
+          createFhirTransactionClient({ baseUrl: fhir.baseUrl, timeoutMs: fhir.timeoutMs, ...fhirToken }),
           fhir.baseUrl,
         ),
     },

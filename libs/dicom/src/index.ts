@@ -1,9 +1,21 @@
 export { JsonAttributes, jsonKey, tagOf } from './attributes.js';
+export { codeItem } from './coded-concept.js';
+export type { CodedConcept } from './coded-concept.js';
 export type { DicomAttributes } from './attributes.js';
 export { lookupKeyword } from './dictionary.js';
 export type { VR } from './dictionary.js';
-export { derivedObjectHeader, dicomDate, dicomTime } from './derived-object.js';
-export type { DerivedObjectHeader } from './derived-object.js';
+export {
+  DerivedObjectInputError,
+  derivedObjectHeader,
+  derivedObjectUids,
+  encodedDerivedObject,
+  DISCLAIMER,
+  NOT_FOR_CLINICAL_USE,
+  ourEquipment,
+} from './derived-object.js';
+export type { DerivedObjectHeader, DerivedObjectIdentity, Equipment } from './derived-object.js';
+export { dicomObjectRef } from './dicom-object.js';
+export type { DicomObjectRef, EncodedDicomObject } from './dicom-object.js';
 export { frameBytes } from './frames.js';
 export type { Vec3 } from './geometry.js';
 export { CorruptInstanceError, readPart10 } from './part10-reader.js';
@@ -26,10 +38,6 @@ export type {
   SeriesSelectionRules,
 } from './series/select-series.js';
 export { SopClass } from './sop-classes.js';
-export { phantomStudy } from './phantom-study.js';
-export { syntheticEnhancedCt } from './synthetic-enhanced-ct.js';
-export { syntheticCtSeries } from './synthetic-ct.js';
-export type { SyntheticCtOptions, SyntheticCtSeries, SyntheticInstance } from './synthetic-ct.js';
 export { deterministicUid, isDicomUid, newUid } from './uid.js';
 export { DEFAULT_SANITY_RULES, ImplausibleVolumeError, VolumeBuilder } from './volume/ct-volume.js';
 export type { CtVolume, VolumeSanityRules } from './volume/ct-volume.js';

@@ -1,7 +1,7 @@
 import { data as dcmjsData } from 'dcmjs';
 import { describe, expect, it } from 'vitest';
 import { encodeDataset, formatDecimalString, writePart10 } from './part10-writer.js';
-import { syntheticCtSeries } from './synthetic-ct.js';
+import { syntheticCtSeries } from './phantom/synthetic-ct.js';
 
 /** Reads a file back with dcmjs, a parser this project did not write. */
 function readBack(bytes: Buffer) {

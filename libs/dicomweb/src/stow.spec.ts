@@ -1,4 +1,5 @@
-import { encodeDataset, syntheticCtSeries } from '@app/dicom';
+import { encodeDataset } from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import { describe, expect, it } from 'vitest';
 import { interpretStoreResponse, identifyInstance } from './stow.js';
 

@@ -1,17 +1,22 @@
 /**
  * FHIR R4 output of the triage: a transaction Bundle (DiagnosticReport, Observations, Device,
- * Provenance, conditional Patient and ImagingStudy) and the writer that sends it. See docs/fhir.md.
+ * Provenance, conditional Patient and ImagingStudy) and the client that submits it. See docs/fhir.md.
  */
 export { COVID_TRIAGE_CODESYSTEM_ID, Concepts, LocalCodes, Systems, Units } from './codes.js';
 export type { LocalCode } from './codes.js';
 export { escapeSearchValue, fullUrlFor, identifierQuery, uuidV5, UUID_NAMESPACE } from './identifiers.js';
 export {
   classify as classifyFhirError,
-  createFhirReportWriter,
+  createFhirTransactionClient,
   FhirRejectedError,
   FhirUnavailableError,
   referenceOf,
-} from './report-writer.js';
-export type { FhirEntryResult, FhirReportWriter, FhirReportWriterOptions, FhirSubmitResult } from './report-writer.js';
+} from './transaction-client.js';
+export type {
+  FhirEntryResult,
+  FhirTransactionClient,
+  FhirTransactionClientOptions,
+  FhirSubmitResult,
+} from './transaction-client.js';
 export { buildTriageBundle, DEFAULT_CONCLUSION_THRESHOLD, NOT_FOR_CLINICAL_USE } from './triage-bundle.js';
-export type { DicomObjectRef, TriageBundleInput } from './triage-bundle.js';
+export type { TriageBundleInput } from './triage-bundle.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { TriageMeasurements } from '@app/inference';
+import type { TriageMeasurements } from '@app/triage-contracts';
 import { describe, expect, it } from 'vitest';
 import { LocalCodes, Systems } from './codes.js';
 import { uuidV5 } from './identifiers.js';

@@ -1,6 +1,6 @@
-import { isDicomUid } from '@app/dicom';
+import { isDicomUid, type DicomObjectRef } from '@app/dicom';
 import { PermanentError } from '@app/errors';
-import type { LungRegion, TriageMeasurements } from '@app/inference';
+import { LUNG_REGIONS, type LungRegion, type TriageMeasurements } from '@app/triage-contracts';
 import { Concepts, Units } from './codes.js';
 import { dicomUidIdentifier, fullUrlFor, identifierQuery } from './identifiers.js';
 
@@ -9,11 +9,6 @@ import { dicomUidIdentifier, fullUrlFor, identifierQuery } from './identifiers.j
  * a conditional create on a deterministic identifier, so sending the same bundle twice (a
  * retry, a redelivered event) stores each resource once. See docs/fhir.md.
  */
-
-export interface DicomObjectRef {
-  sopInstanceUid: string;
-  seriesInstanceUid: string;
-}
 
 export interface TriageBundleInput {
   study: {
@@ -34,9 +29,9 @@ export interface TriageBundleInput {
     issuer?: string;
   };
   measurements: TriageMeasurements;
-  /** The DICOM SEG and SR our service stored for this result. */
-  seg: DicomObjectRef;
-  sr: DicomObjectRef;
+  /** The DICOM SEG and SR our service stored for this result (the report names their series and instance). */
+  seg: Pick<DicomObjectRef, 'seriesInstanceUid' | 'sopInstanceUid'>;
+  sr: Pick<DicomObjectRef, 'seriesInstanceUid' | 'sopInstanceUid'>;
   /** When the analysis finished: DiagnosticReport.issued and Provenance.recorded. */
   timestamp: Date | string;
   /** Our base identifier system (a URI we own), e.g. https://covid-ct-triage.example.org/fhir/identifier. */
@@ -52,7 +47,6 @@ export const NOT_FOR_CLINICAL_USE = 'Preliminary AI result, not for clinical use
 
 const FHIR_DATE_TIME = /^\d{4}(-\d{2}(-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2}))?)?)?$/;
 const SAFE_TOKEN = /^[A-Za-z0-9._+-]{1,64}$/;
-const REGIONS: readonly LungRegion[] = ['left', 'right', 'both'];
 const REGION_NAME: Record<LungRegion, string> = { left: 'left lung', right: 'right lung', both: 'both lungs' };
 
 type Identified = { system: string; value: string };
@@ -158,7 +152,7 @@ export function buildTriageBundle(input: TriageBundleInput): fhir4.Bundle<fhir4.
     { value: round(m.severityPercent, 2), ...Units.percent },
     lungSite('both'),
   );
-  for (const region of REGIONS) {
+  for (const region of LUNG_REGIONS) {
     const lung = m.lungs.find((l) => l.region === region)!;
     const where = REGION_NAME[region];
     observation(
@@ -290,7 +284,7 @@ function checkInput(input: TriageBundleInput): void {
   if (!SAFE_TOKEN.test(m.model.version)) problems.push('model.version must match [A-Za-z0-9._+-]{1,64}');
   if (!inRange(m.covidProbability, 0, 1)) problems.push('covidProbability must be in 0..1');
   if (!inRange(m.severityPercent, 0, 100)) problems.push('severityPercent must be in 0..100');
-  for (const region of REGIONS) {
+  for (const region of LUNG_REGIONS) {
     const found = m.lungs.filter((l) => l.region === region);
     if (found.length !== 1) {
       problems.push(`lungs must hold exactly one '${region}' entry`);

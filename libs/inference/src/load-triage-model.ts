@@ -8,8 +8,8 @@ import { GRAPH_NAMES, parseModelManifest, PIPELINE_EXPECTATIONS, type ModelManif
 import { OnnxSession, type ExecutionProvider } from './onnx-session.js';
 import type { TriageAnalysis, TriageModelOptions, VolumeAnalyzer } from './triage-analysis.js';
 import { onnxTriageGraphs, type TriageGraphs, type TriageSessions } from './triage-graphs.js';
-import type { ModelIdentity } from './triage-measurements.js';
-import { analyzeVolume, type PipelineSettings } from './triage-pipeline.js';
+import type { ModelIdentity } from '@app/triage-contracts';
+import { analyzeVolume, type PipelineSettings } from './analyze-volume.js';
 
 /**
  * The model-set adapter: the only code of the inference library that reads files. It reads

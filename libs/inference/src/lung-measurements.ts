@@ -1,6 +1,6 @@
 import type { VolumeGeometry } from '@app/dicom';
 import type { TriageMasks } from './triage-analysis.js';
-import type { LungRegionMeasurement } from './triage-measurements.js';
+import type { LungRegionMeasurement } from '@app/triage-contracts';
 
 /**
  * Volumes and percentages of paper-method.md §4 from the final masks: per lung, both lungs,

@@ -1,6 +1,6 @@
 import type { CtVolume } from '@app/dicom';
 import type { ExecutionProvider } from './onnx-session.js';
-import type { ModelIdentity, TriageMeasurements } from './triage-measurements.js';
+import type { ModelIdentity, TriageMeasurements } from '@app/triage-contracts';
 
 /**
  * The contract between the inference library and the pipeline: one CT volume in,

@@ -1,19 +1,19 @@
 /**
  * The triage pipeline: one study in, SEG + SR + FHIR report out, as named steps with
- * small ports (archive, report writer, analyzer). Used by the worker and the CLI.
+ * small ports (archive sink, report sink, analyzer). Used by the worker and the CLI.
  */
-export { DicomwebArchiveWriter } from './adapters/dicomweb-archive-writer.js';
-export { FhirServerReportWriter } from './adapters/fhir-server-report-writer.js';
-export { BundleFileReportWriter, FolderArchiveWriter } from './adapters/file-writers.js';
+export { DicomwebArchiveSink } from './adapters/dicomweb-archive-sink.js';
+export { FhirReportSink } from './adapters/fhir-report-sink.js';
+export { BundleFileReportSink, FolderArchiveSink } from './adapters/file-sinks.js';
 export { DicomwebArchiveIndex, FhirReportIndex } from './adapters/prior-triage-indexes.js';
 export type { FhirReportIndexOptions } from './adapters/prior-triage-indexes.js';
 export { seriesFootprint, withMemoryReservation } from './memory-reservation.js';
 export type { ReserveMemory, SeriesFootprint } from './memory-reservation.js';
 export { findPriorTriage } from './prior-triage.js';
 export type { ArchiveIndex, IndexedSeries, PriorTriage, ReportIndex } from './prior-triage.js';
-export type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
+export type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from './ports.js';
 export { STEP_NAMES } from './triage-outcome.js';
-export type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';
+export type { StepName, StepTimings, TriageOutcome, StoredDicomObject } from './triage-outcome.js';
 export {
   analyze,
   buildReport,
@@ -24,8 +24,6 @@ export {
   storeObjects,
   writeReport,
 } from './triage-pipeline.js';
-export type { EncodedSeg, PipelineLog, TriageInput, TriageOptions, TriagePorts } from './triage-pipeline.js';
-export { DEFAULT_PRIORITY_RULES, triagePriority } from './triage-priority.js';
+export type { PipelineLog, TriageInput, TriageOptions, TriagePorts } from './triage-pipeline.js';
 export { NO_TRACING } from './triage-tracer.js';
 export type { FetchedStudy, StudyTrace, StudyTraceStart, TriageTracer } from './triage-tracer.js';
-export type { PriorityRules, TriagePriorityLevel } from './triage-priority.js';

@@ -1,20 +1,10 @@
-/**
- * The pipeline's ports: what it needs from the outside world, as small interfaces.
- * The worker plugs in DICOMweb STOW and a FHIR server; the CLI plugs in files.
- * Vendor types (fetch, fhir-kit-client, node:fs) stay inside the adapters.
- */
+import type { EncodedDicomObject } from '@app/dicom';
 
-/** One DICOM object the pipeline produced, ready to store. */
-export interface EncodedDicomObject {
-  /** What it is, for file names and logs. */
-  kind: 'SEG' | 'SR';
-  /** The Part 10 file. */
-  bytes: Uint8Array;
-  studyInstanceUid: string;
-  seriesInstanceUid: string;
-  sopInstanceUid: string;
-  sopClassUid: string;
-}
+/**
+ * The pipeline's ports: what it needs from the outside world, as small interfaces. The
+ * sinks are where results are sent: the worker plugs in DICOMweb STOW and a FHIR server;
+ * the CLI plugs in files. Vendor types (fetch, fhir-kit-client, node:fs) stay inside the adapters.
+ */
 
 /** What the archive (or folder) did with each object, in the order given. */
 export interface ArchiveReceipt {
@@ -22,13 +12,13 @@ export interface ArchiveReceipt {
 }
 
 /** Stores our SEG and SR. Storing an object that is already there is a success (duplicate: true). */
-export interface ArchiveWriter {
+export interface ArchiveSink {
   /** Where the objects go, for logs (no credentials). */
   readonly label: string;
   store(objects: readonly EncodedDicomObject[], options?: { signal?: AbortSignal }): Promise<ArchiveReceipt>;
 }
 
-/** What the report writer stored: a server reference or a file path. */
+/** What the report sink stored: a server reference or a file path. */
 export interface ReportReceipt {
   /** E.g. "DiagnosticReport/123", or the file the bundle was written to. */
   diagnosticReport: string;
@@ -39,7 +29,7 @@ export interface ReportReceipt {
 }
 
 /** Writes the FHIR transaction Bundle of one result. Writing the same bundle twice stores it once. */
-export interface ReportWriter {
+export interface ReportSink {
   readonly label: string;
   write(bundle: fhir4.Bundle, options?: { signal?: AbortSignal }): Promise<ReportReceipt>;
 }

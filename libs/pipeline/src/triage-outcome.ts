@@ -1,18 +1,16 @@
-import type { RejectedSeries } from '@app/dicom';
-import type { InferenceTimings, ModelIdentity, TriageMeasurements } from '@app/inference';
+import type { DicomObjectRef, RejectedSeries } from '@app/dicom';
+import type { InferenceTimings } from '@app/inference';
+import type { ModelIdentity, TriageMeasurements, TriagePriorityLevel } from '@app/triage-contracts';
 import type { UnreadableInstance } from '@app/ingest';
+import type { EncodedSegmentation } from '@app/seg';
 import type { ReportReceipt } from './ports.js';
-import type { TriagePriorityLevel } from './triage-priority.js';
 
 /** The named steps of the pipeline, in order. */
 export const STEP_NAMES = ['fetchStudy', 'analyze', 'encodeSeg', 'encodeSr', 'storeObjects', 'writeReport'] as const;
 export type StepName = (typeof STEP_NAMES)[number];
 
-/** A DICOM object we wrote, as the events and the FHIR report reference it. */
-export interface WrittenObjectRef {
-  seriesInstanceUid: string;
-  sopInstanceUid: string;
-  sopClassUid: string;
+/** A DICOM object we stored, as the events and the FHIR report reference it. */
+export interface StoredDicomObject extends DicomObjectRef {
   /** Where it was stored (archive URL or file path). */
   location: string;
   /** The archive already held it: this study was processed before. */
@@ -32,8 +30,8 @@ export interface TriageOutcome {
   model: ModelIdentity;
   measurements: TriageMeasurements;
   priority: TriagePriorityLevel;
-  segmentation: WrittenObjectRef & { frameCount: number; segments: { number: number; label: string }[] };
-  structuredReport: WrittenObjectRef;
+  segmentation: StoredDicomObject & Pick<EncodedSegmentation, 'frameCount' | 'segments'>;
+  structuredReport: StoredDicomObject;
   report: ReportReceipt;
   timings: StepTimings;
 }

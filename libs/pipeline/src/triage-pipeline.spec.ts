@@ -1,15 +1,16 @@
-import { readPart10, syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom';
+import { readPart10, type EncodedDicomObject } from '@app/dicom';
+import { syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError, TransientError } from '@app/errors';
 import { segUids } from '@app/seg';
 import { srUids } from '@app/sr';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
+import type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from './ports.js';
 import { MemoryStudySource } from './testing/memory-study-source.js';
 import { ThresholdAnalyzer } from './testing/threshold-analyzer.js';
 import { runTriage, type TriageOptions } from './triage-pipeline.js';
 import { STEP_NAMES } from './triage-outcome.js';
 
-class FakeArchive implements ArchiveWriter {
+class FakeArchive implements ArchiveSink {
   readonly label = 'fake-archive';
   readonly stored = new Map<string, EncodedDicomObject>();
   failWith?: Error;
@@ -26,7 +27,7 @@ class FakeArchive implements ArchiveWriter {
   }
 }
 
-class FakeReports implements ReportWriter {
+class FakeReports implements ReportSink {
   readonly label = 'fake-fhir';
   readonly bundles: fhir4.Bundle[] = [];
 

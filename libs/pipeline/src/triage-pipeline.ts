@@ -1,13 +1,26 @@
-import type { DicomAttributes, FrameDecoder } from '@app/dicom';
+import {
+  dicomObjectRef,
+  type DicomAttributes,
+  type EncodedDicomObject,
+  type Equipment,
+  type FrameDecoder,
+} from '@app/dicom';
 import { buildTriageBundle } from '@app/fhir';
-import type { ModelIdentity, TriageAnalysis, VolumeAnalyzer } from '@app/inference';
+import type { TriageAnalysis, VolumeAnalyzer } from '@app/inference';
 import { ingestStudy, type IngestedStudy, type StudySource } from '@app/ingest';
-import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, writeSegmentation, type SegEquipment } from '@app/seg';
-import { writeMeasurementReport, type SrEquipment } from '@app/sr';
+import {
+  COVID_LESION,
+  encodeSegmentation,
+  LEFT_LUNG,
+  RIGHT_LUNG,
+  segmentNumberOf,
+  type EncodedSegmentation,
+} from '@app/seg';
+import { encodeMeasurementReport } from '@app/sr';
+import { DEFAULT_PRIORITY_RULES, triagePriority, type ModelIdentity, type PriorityRules } from '@app/triage-contracts';
 import { withMemoryReservation, type ReserveMemory } from './memory-reservation.js';
-import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
-import type { StepName, StepTimings, TriageOutcome, WrittenObjectRef } from './triage-outcome.js';
-import { DEFAULT_PRIORITY_RULES, triagePriority, type PriorityRules } from './triage-priority.js';
+import type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from './ports.js';
+import type { StepName, StepTimings, StoredDicomObject, TriageOutcome } from './triage-outcome.js';
 import { NO_TRACING, type StudyTrace, type TriageTracer } from './triage-tracer.js';
 
 /**
@@ -23,8 +36,8 @@ import { NO_TRACING, type StudyTrace, type TriageTracer } from './triage-tracer.
 
 export interface TriagePorts {
   analyzer: VolumeAnalyzer;
-  archive: ArchiveWriter;
-  reports: ReportWriter;
+  archive: ArchiveSink;
+  reports: ReportSink;
 }
 
 export interface TriageInput {
@@ -51,7 +64,7 @@ export interface TriageOptions {
   priority?: PriorityRules;
   /** Content date and time of the SEG, SR and report; default now. */
   now?: () => Date;
-  equipment?: Partial<SegEquipment & SrEquipment>;
+  equipment?: Partial<Equipment>;
   /** Called once the analysis is done, with the volume and masks (e.g. for the CLI's preview image). */
   onAnalyzed?: (study: IngestedStudy, analysis: TriageAnalysis) => void | Promise<void>;
   /** One trace per study with a span per step, and metrics (@app/telemetry); default: none. */
@@ -126,8 +139,8 @@ async function triageStudy(
       model: measurements.model,
       measurements,
       priority: triagePriority(measurements, options.priority ?? DEFAULT_PRIORITY_RULES),
-      segmentation: { ...writtenRef(seg, stored, 0), frameCount: seg.frameCount, segments: seg.segments },
-      structuredReport: writtenRef(sr, stored, 1),
+      segmentation: { ...storedRef(seg, stored, 0), frameCount: seg.frameCount, segments: seg.segments },
+      structuredReport: storedRef(sr, stored, 1),
       report,
       timings: { ...(timings as StepTimings), totalMs: Math.round(performance.now() - started) },
     };
@@ -155,24 +168,15 @@ export function analyze(analyzer: VolumeAnalyzer, study: IngestedStudy): Promise
   return analyzer.analyze(study.volume);
 }
 
-/** The segments of our SEG, in the order the SR refers to them. */
-const SEGMENT_NUMBERS = { leftLung: 1, rightLung: 2, lesion: 3 } as const;
-
-export interface EncodedSeg extends EncodedDicomObject {
-  kind: 'SEG';
-  frameCount: number;
-  segments: { number: number; label: string }[];
-}
-
 /** The masks as a DICOM SEG (BINARY) with deterministic UIDs. */
 export function encodeSeg(
   study: IngestedStudy,
   analysis: TriageAnalysis,
   model: ModelIdentity,
   options: Pick<TriageOptions, 'equipment'> & { now?: Date } = {},
-): EncodedSeg {
+): EncodedSegmentation {
   const { masks } = analysis;
-  const result = writeSegmentation({
+  return encodeSegmentation({
     volume: study.volume,
     sourceInstance: study.sourceInstance,
     algorithm: { id: model.id, name: model.name, version: model.version },
@@ -186,37 +190,32 @@ export function encodeSeg(
       ...(options.equipment ? { equipment: options.equipment } : {}),
     },
   });
-  return {
-    kind: 'SEG',
-    bytes: result.bytes,
-    studyInstanceUid: study.studyInstanceUid,
-    seriesInstanceUid: result.seriesInstanceUid,
-    sopInstanceUid: result.sopInstanceUid,
-    sopClassUid: result.sopClassUid,
-    frameCount: result.frameCount,
-    segments: result.segments,
-  };
 }
 
-/** The measurements as a TID 1500 SR referencing the SEG, with deterministic UIDs. */
+/**
+ * The measurements as a TID 1500 SR referencing the SEG, with deterministic UIDs. The SR's
+ * segment numbers are read off the SEG as encoded, so they follow whatever order encodeSeg chose.
+ */
 export function encodeSr(
   study: IngestedStudy,
   analysis: TriageAnalysis,
-  seg: EncodedSeg,
+  seg: EncodedSegmentation,
   options: Pick<TriageOptions, 'equipment'> & { now?: Date } = {},
 ): EncodedDicomObject {
   const sources = new Map<string, { sopClassUid: string; sopInstanceUid: string }>();
   for (const { source } of study.volume.slices) {
     sources.set(source.sopInstanceUid, { sopClassUid: source.sopClassUid, sopInstanceUid: source.sopInstanceUid });
   }
-  const result = writeMeasurementReport({
+  return encodeMeasurementReport({
     sourceInstance: study.sourceInstance,
     sourceSeries: { seriesInstanceUid: study.selection.selected.seriesInstanceUid, instances: [...sources.values()] },
     segmentation: {
-      sopInstanceUid: seg.sopInstanceUid,
-      seriesInstanceUid: seg.seriesInstanceUid,
-      sopClassUid: seg.sopClassUid,
-      segmentNumbers: SEGMENT_NUMBERS,
+      ...dicomObjectRef(seg),
+      segmentNumbers: {
+        leftLung: segmentNumberOf(seg, LEFT_LUNG),
+        rightLung: segmentNumberOf(seg, RIGHT_LUNG),
+        lesion: segmentNumberOf(seg, COVID_LESION),
+      },
     },
     measurements: analysis.measurements,
     options: {
@@ -224,19 +223,11 @@ export function encodeSr(
       ...(options.equipment ? { equipment: options.equipment } : {}),
     },
   });
-  return {
-    kind: 'SR',
-    bytes: result.bytes,
-    studyInstanceUid: study.studyInstanceUid,
-    seriesInstanceUid: result.seriesInstanceUid,
-    sopInstanceUid: result.sopInstanceUid,
-    sopClassUid: result.sopClassUid,
-  };
 }
 
 /** SEG then SR into the archive (the SR references the SEG). */
 export function storeObjects(
-  archive: ArchiveWriter,
+  archive: ArchiveSink,
   objects: readonly EncodedDicomObject[],
   signal?: AbortSignal,
 ): Promise<ArchiveReceipt> {
@@ -263,26 +254,24 @@ export function buildReport(
     },
     patient: patientOf(source, study.studyInstanceUid, options.identifierSystem),
     measurements: analysis.measurements,
-    seg: { sopInstanceUid: seg.sopInstanceUid, seriesInstanceUid: seg.seriesInstanceUid },
-    sr: { sopInstanceUid: sr.sopInstanceUid, seriesInstanceUid: sr.seriesInstanceUid },
+    seg: dicomObjectRef(seg),
+    sr: dicomObjectRef(sr),
     timestamp: options.now,
     identifierSystem: options.identifierSystem,
   });
 }
 
 /** The bundle to the FHIR server (or a file). */
-export function writeReport(reports: ReportWriter, bundle: fhir4.Bundle, signal?: AbortSignal): Promise<ReportReceipt> {
+export function writeReport(reports: ReportSink, bundle: fhir4.Bundle, signal?: AbortSignal): Promise<ReportReceipt> {
   return reports.write(bundle, signal ? { signal } : {});
 }
 
 // ---------------------------------------------------------------- helpers
 
-function writtenRef(object: EncodedDicomObject, receipt: ArchiveReceipt, index: number): WrittenObjectRef {
+function storedRef(object: EncodedDicomObject, receipt: ArchiveReceipt, index: number): StoredDicomObject {
   const stored = receipt.objects.find((o) => o.sopInstanceUid === object.sopInstanceUid) ?? receipt.objects[index];
   return {
-    seriesInstanceUid: object.seriesInstanceUid,
-    sopInstanceUid: object.sopInstanceUid,
-    sopClassUid: object.sopClassUid,
+    ...dicomObjectRef(object),
     location: stored?.location ?? '',
     duplicate: stored?.duplicate ?? false,
   };

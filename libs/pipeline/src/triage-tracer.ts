@@ -1,4 +1,4 @@
-import type { ModelIdentity } from '@app/inference';
+import type { ModelIdentity } from '@app/triage-contracts';
 import type { StepName } from './triage-outcome.js';
 
 /**

@@ -1,11 +1,11 @@
-import { syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom';
+import { syntheticCtSeries, type SyntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError } from '@app/errors';
-import type { CtVolume } from '@app/dicom';
+import type { CtVolume, EncodedDicomObject } from '@app/dicom';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { OtelTriageTracer, STUDY_SPAN, TRIAGE_ATTRIBUTES as A } from '@app/telemetry';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider, type ReadableSpan } from '@opentelemetry/sdk-trace';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from './ports.js';
+import type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from './ports.js';
 import { MemoryStudySource } from './testing/memory-study-source.js';
 import { ThresholdAnalyzer } from './testing/threshold-analyzer.js';
 import { runTriage } from './triage-pipeline.js';
@@ -19,7 +19,7 @@ const PATIENT_ID = 'PAT-4711-SECRET';
 const PATIENT_NAME = 'Doe^Jane';
 const BIRTH_DATE = '19450317';
 
-const archive: ArchiveWriter = {
+const archive: ArchiveSink = {
   label: 'fake-archive',
   store: async (objects: readonly EncodedDicomObject[]): Promise<ArchiveReceipt> => ({
     objects: objects.map((o) => ({
@@ -29,7 +29,7 @@ const archive: ArchiveWriter = {
     })),
   }),
 };
-const reports: ReportWriter = {
+const reports: ReportSink = {
   label: 'fake-fhir',
   write: async (): Promise<ReportReceipt> => ({
     diagnosticReport: 'DiagnosticReport/1',

@@ -1,3 +1,5 @@
+import type { CodedConcept } from '@app/dicom';
+
 /**
  * Coded concepts the SEG writer uses, checked against the DICOM code dictionary
  * that pydicom 3.0.2 bundles (PS3.16 2025) and against what highdicom 0.28 writes.
@@ -15,12 +17,6 @@
  *   (CID 7202): DCM 121322 "Source image for image processing operation".
  */
 
-export interface CodedConcept {
-  value: string;
-  scheme: 'SCT' | 'DCM';
-  meaning: string;
-}
-
 export const Codes = {
   anatomicalStructure: { value: '91723000', scheme: 'SCT', meaning: 'Anatomical Structure' },
   morphologicallyAbnormalStructure: { value: '49755003', scheme: 'SCT', meaning: 'Morphologically Abnormal Structure' },
@@ -32,15 +28,6 @@ export const Codes = {
   segmentation: { value: '113076', scheme: 'DCM', meaning: 'Segmentation' },
   sourceImageForProcessing: { value: '121322', scheme: 'DCM', meaning: 'Source image for image processing operation' },
 } as const satisfies Record<string, CodedConcept>;
-
-/** A Code Sequence item (PS3.3 Table 8.8-1), by keyword. */
-export function codeItem(code: CodedConcept): {
-  CodeValue: string;
-  CodingSchemeDesignator: string;
-  CodeMeaning: string;
-} {
-  return { CodeValue: code.value, CodingSchemeDesignator: code.scheme, CodeMeaning: code.meaning };
-}
 
 /** What a segment is; the mask comes separately. */
 export interface SegmentDescriptor {

@@ -1,3 +1,5 @@
+import type { CodedConcept } from '@app/dicom';
+
 /**
  * Every coded concept the SR writer uses, in one place. Standard codes were checked
  * against the DICOM code dictionary that pydicom 3.0.2 bundles (PS3.16 2025) and
@@ -5,11 +7,8 @@
  * See docs/sr.md for why each was chosen.
  */
 
-export interface SrCode {
-  value: string;
-  scheme: string;
-  meaning: string;
-}
+/** The SR's codes are coded concepts of @app/dicom, of any scheme. */
+export type SrCode = CodedConcept;
 
 /**
  * Our local coding scheme (PS3.16 8.2: private designators start with "99") for the

@@ -1,4 +1,4 @@
-import { formatDecimalString, type Dataset } from '@app/dicom';
+import { codeItem, formatDecimalString, type Dataset } from '@app/dicom';
 import type { SrCode } from './codes.js';
 
 /**
@@ -7,11 +7,6 @@ import type { SrCode } from './codes.js';
  */
 
 export type RelationshipType = 'CONTAINS' | 'HAS OBS CONTEXT' | 'HAS CONCEPT MOD' | 'HAS PROPERTIES' | 'INFERRED FROM';
-
-/** A Code Sequence item (PS3.3 Table 8.8-1). */
-export function codeItem(code: SrCode): Dataset {
-  return { CodeValue: code.value, CodingSchemeDesignator: code.scheme, CodeMeaning: code.meaning };
-}
 
 function item(relationship: RelationshipType | undefined, valueType: string, name: SrCode | undefined): Dataset {
   return {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readPart10 } from '../part10-reader.js';
-import { syntheticCtSeries, type SyntheticCtOptions } from '../synthetic-ct.js';
+import { syntheticCtSeries, type SyntheticCtOptions } from '../phantom/synthetic-ct.js';
 import { NoUsableSeriesError, selectSeries, type SeriesCandidate } from './select-series.js';
 
 function candidate(options: SyntheticCtOptions = {}): SeriesCandidate {

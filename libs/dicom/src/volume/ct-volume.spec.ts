@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readPart10 } from '../part10-reader.js';
-import { syntheticEnhancedCt } from '../synthetic-enhanced-ct.js';
-import { syntheticCtSeries } from '../synthetic-ct.js';
+import { syntheticEnhancedCt } from '../phantom/synthetic-enhanced-ct.js';
+import { syntheticCtSeries } from '../phantom/synthetic-ct.js';
 import { ImplausibleVolumeError, VolumeBuilder } from './ct-volume.js';
 import { planVolume } from './plan-volume.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readPart10 } from '../part10-reader.js';
-import { syntheticEnhancedCt } from '../synthetic-enhanced-ct.js';
-import { syntheticCtSeries, type SyntheticCtOptions } from '../synthetic-ct.js';
+import { syntheticEnhancedCt } from '../phantom/synthetic-enhanced-ct.js';
+import { syntheticCtSeries, type SyntheticCtOptions } from '../phantom/synthetic-ct.js';
 import { InvalidGeometryError, planVolume } from './plan-volume.js';
 
 function instancesOf(options: SyntheticCtOptions, shuffle?: (n: number) => number[]) {

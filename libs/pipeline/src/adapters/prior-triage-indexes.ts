@@ -2,7 +2,7 @@ import { JsonAttributes } from '@app/dicom';
 import type { DicomwebClient } from '@app/dicomweb';
 import { PermanentError, TransientError } from '@app/errors';
 import { identifierQuery } from '@app/fhir';
-import type { ModelIdentity } from '@app/inference';
+import type { ModelIdentity } from '@app/triage-contracts';
 import type { ArchiveIndex, IndexedSeries, ReportIndex } from '../prior-triage.js';
 
 /** The study's series by QIDO-RS (Modality is a required return key at series level). */

@@ -1,5 +1,5 @@
 import { syntheticCtSeries, type SyntheticCtSeries } from './synthetic-ct.js';
-import { newUid } from './uid.js';
+import { newUid } from '../uid.js';
 
 /**
  * The embedded demonstration study: what a scanner typically sends for one chest CT.

@@ -1,10 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EncodedDicomObject } from '@app/dicom';
 import { PermanentError } from '@app/errors';
-import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject, ReportReceipt, ReportWriter } from '../ports.js';
+import type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from '../ports.js';
 
 /** Writes each object as `<folder>/seg.dcm`, `<folder>/sr.dcm` (the CLI's archive). */
-export class FolderArchiveWriter implements ArchiveWriter {
+export class FolderArchiveSink implements ArchiveSink {
   constructor(readonly label: string) {}
 
   async store(objects: readonly EncodedDicomObject[]): Promise<ArchiveReceipt> {
@@ -20,7 +21,7 @@ export class FolderArchiveWriter implements ArchiveWriter {
 }
 
 /** Writes the transaction Bundle as `<folder>/report.bundle.json` (the CLI's FHIR server). */
-export class BundleFileReportWriter implements ReportWriter {
+export class BundleFileReportSink implements ReportSink {
   constructor(readonly label: string) {}
 
   async write(bundle: fhir4.Bundle): Promise<ReportReceipt> {

@@ -29,7 +29,7 @@ try {
   // Part 1: one study at a time, each in its own process.
   const runs = [];
   for (const [n, copy] of copies.slice(0, RUNS).entries()) {
-    const output = execFileSync('node', ['test/bench/e2e-study.mjs', copy.studyInstanceUid], {
+    const output = execFileSync('node', ['scripts/bench/e2e-study.mjs', copy.studyInstanceUid], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -1,6 +1,6 @@
 /**
  * What the model produces for one study, in numbers: the contract between the
- * inference library and the writers (DICOM SR, FHIR, events). The masks travel
+ * inference library and the encoders and reports (DICOM SR, FHIR, events). The masks travel
  * separately (see @app/seg). Values are never presented as fit for clinical use.
  */
 
@@ -14,6 +14,8 @@ export interface ModelIdentity {
 }
 
 export type LungRegion = 'left' | 'right' | 'both';
+/** Every region, in the order the reports list them. */
+export const LUNG_REGIONS: readonly LungRegion[] = ['left', 'right', 'both'];
 
 export interface LungRegionMeasurement {
   region: LungRegion;

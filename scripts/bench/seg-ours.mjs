@@ -2,10 +2,10 @@
 // seg-peer.py through the product's SEG writer (the built dist/), BINARY and LABELMAP.
 // Mask and geometry set-up are not timed; a small warm-up encode of each type runs first,
 // as in the peer. Prints one JSON line: ms (BINARY), labelmapMs, sizes, frames, voxel counts.
-import { JsonAttributes } from '../../dist/libs/dicom/src/index.js';
-import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, writeSegmentation } from '../../dist/libs/seg/src/index.js';
+import { JsonAttributes, SopClass } from '../../dist/libs/dicom/src/index.js';
+import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG, encodeSegmentation } from '../../dist/libs/seg/src/index.js';
 
-const CT_IMAGE = '1.2.840.10008.5.1.4.1.1.2';
+const CT_IMAGE = SopClass.CtImage;
 const uid = (n) => `2.25.${1000000 + n}`; // the same UIDs as the peer
 
 /** The geometry of the real P001 series: axial, head-first, 0.75 mm pixels, 2 mm slices. */
@@ -83,7 +83,7 @@ function encode(size, slices, segmentationType, maskList) {
   const segments = [LEFT_LUNG, RIGHT_LUNG, COVID_LESION].map((descriptor, s) => ({ ...descriptor, mask: maskList[s] }));
   const algorithm = { id: 'bench', name: 'bench model', version: '1' };
   const start = performance.now();
-  const result = writeSegmentation({
+  const result = encodeSegmentation({
     volume,
     sourceInstance: source,
     algorithm,

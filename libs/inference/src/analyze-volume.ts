@@ -15,7 +15,7 @@ import {
 import { PyramidPooler } from './pyramid-pooling.js';
 import type { TriageAnalysis, TriageMasks } from './triage-analysis.js';
 import type { TriageGraphs } from './triage-graphs.js';
-import type { ModelIdentity } from './triage-measurements.js';
+import type { ModelIdentity } from '@app/triage-contracts';
 
 /**
  * One study through the model, paper-method.md §3–§4, step by step in the order they run:

@@ -1,7 +1,7 @@
-import { writePart10 } from './part10-writer.js';
+import { writePart10 } from '../part10-writer.js';
 import { syntheticCtSeries, type SyntheticCtOptions, type SyntheticCtSeries } from './synthetic-ct.js';
-import { SopClass } from './sop-classes.js';
-import { newUid } from './uid.js';
+import { SopClass } from '../sop-classes.js';
+import { newUid } from '../uid.js';
 
 /**
  * The same phantom as syntheticCtSeries, as ONE multi-frame Enhanced CT instance

@@ -5,7 +5,7 @@ import { Client } from 'fhir-kit-client';
  * Sends a triage transaction Bundle to a FHIR R4 server. The only FHIR client the rest of the
  * service sees: the implementation (fhir-kit-client today) stays behind this interface.
  */
-export interface FhirReportWriter {
+export interface FhirTransactionClient {
   submit(bundle: fhir4.Bundle, options?: { signal?: AbortSignal }): Promise<FhirSubmitResult>;
 }
 
@@ -25,7 +25,7 @@ export interface FhirEntryResult {
   created: boolean;
 }
 
-export interface FhirReportWriterOptions {
+export interface FhirTransactionClientOptions {
   /** The server's base URL, e.g. http://127.0.0.1:18080/fhir. */
   baseUrl: string;
   /** Per request; default 30 s. */
@@ -61,7 +61,7 @@ const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_ISSUES = 5;
 const MAX_ISSUE_LENGTH = 300;
 
-export function createFhirReportWriter(options: FhirReportWriterOptions): FhirReportWriter {
+export function createFhirTransactionClient(options: FhirTransactionClientOptions): FhirTransactionClient {
   const client = new Client({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
     ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),

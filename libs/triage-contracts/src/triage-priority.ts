@@ -1,4 +1,4 @@
-import type { TriageMeasurements } from '@app/inference';
+import type { TriageMeasurements } from './triage-measurements.js';
 
 /** How soon a radiologist should read the study (mirrors the TriagePriority enum of the events). */
 export type TriagePriorityLevel = 'routine' | 'elevated' | 'urgent';

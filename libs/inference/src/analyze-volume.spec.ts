@@ -4,7 +4,7 @@ import { LungBoxTooSmallError, NoLungsFoundError } from './lung-box.js';
 import { PAPER_WINDOW } from './preprocess.js';
 import { AXIAL_ORIENTATIONS, axialVolume } from './testing/axial-volume.js';
 import type { TriageGraphs } from './triage-graphs.js';
-import { analyzeVolume, type PipelineSettings } from './triage-pipeline.js';
+import { analyzeVolume, type PipelineSettings } from './analyze-volume.js';
 
 /**
  * The whole pipeline with fake graphs whose answers follow the windowed input, so every

@@ -1,25 +1,18 @@
 import {
+  DerivedObjectInputError,
   JsonAttributes,
+  NOT_FOR_CLINICAL_USE,
   planVolume,
   readPart10,
-  syntheticCtSeries,
-  syntheticEnhancedCt,
+  SopClass,
   type Part10Dataset,
-  type SyntheticCtOptions,
   type VolumePlan,
 } from '@app/dicom';
+import { syntheticCtSeries, syntheticEnhancedCt, type SyntheticCtOptions } from '@app/dicom/phantom';
 import { describe, expect, it } from 'vitest';
 import { COVID_LESION, LEFT_LUNG, RIGHT_LUNG } from './codes.js';
 import { unpackBits } from './pixels.js';
-import {
-  NOT_FOR_CLINICAL_USE,
-  SegInputError,
-  SegSopClass,
-  segUids,
-  writeSegmentation,
-  type SegInput,
-  type SegOptions,
-} from './seg-writer.js';
+import { segUids, encodeSegmentation, type SegInput, type SegOptions } from './encode-segmentation.js';
 
 const ALGORITHM = { id: 'covid-ct-triage/test', name: 'Test lung model', version: '1.2.3' };
 const FIXED_TIME = new Date(2026, 0, 2, 3, 4, 5);
@@ -79,23 +72,23 @@ const frameItems = (seg: Part10Dataset) => seg.sequence('PerFrameFunctionalGroup
 const first = (item: Part10Dataset, ...path: string[]) =>
   path.reduce<Part10Dataset>((node, keyword) => node.sequence(keyword)[0], item);
 
-describe('writeSegmentation: BINARY', () => {
+describe('encodeSegmentation: BINARY', () => {
   const fixture = synthetic();
   const segInput = input({}, fixture);
-  const result = writeSegmentation(segInput);
+  const result = encodeSegmentation(segInput);
   const seg = read(result.bytes);
   const { columns, rows, slices } = fixture.plan.geometry;
   const framePixels = rows * columns;
 
   it('describes a 1-bit Segmentation with one frame per segment and slice', () => {
-    expect(result.sopClassUid).toBe(SegSopClass.Segmentation);
+    expect(result.sopClassUid).toBe(SopClass.Segmentation);
     expect(result.frameCount).toBe(3 * slices);
     expect(result.segments).toEqual([
       { number: 1, label: 'Left lung' },
       { number: 2, label: 'Right lung' },
       { number: 3, label: 'COVID-19 lesion' },
     ]);
-    expect(seg.string('SOPClassUID')).toBe(SegSopClass.Segmentation);
+    expect(seg.string('SOPClassUID')).toBe(SopClass.Segmentation);
     expect(seg.string('Modality')).toBe('SEG');
     expect(seg.string('SegmentationType')).toBe('BINARY');
     expect(seg.strings('ImageType')).toEqual(['DERIVED', 'PRIMARY']);
@@ -210,12 +203,12 @@ describe('writeSegmentation: BINARY', () => {
   });
 });
 
-describe('writeSegmentation: ReferencedFrameNumber for a multi-frame source', () => {
+describe('encodeSegmentation: ReferencedFrameNumber for a multi-frame source', () => {
   it('references the source frame of each slice, frames stored out of spatial order', () => {
     const enhanced = syntheticEnhancedCt({ ...AWKWARD, frameOrder: [2, 0, 3, 1] });
     const source = readPart10(enhanced.instance).dataset;
     const plan = planVolume([source]);
-    const result = writeSegmentation({
+    const result = encodeSegmentation({
       volume: plan,
       sourceInstance: source,
       algorithm: ALGORITHM,
@@ -236,15 +229,15 @@ describe('writeSegmentation: ReferencedFrameNumber for a multi-frame source', ()
   });
 });
 
-describe('writeSegmentation: LABELMAP', () => {
+describe('encodeSegmentation: LABELMAP', () => {
   const fixture = synthetic();
   const segInput = input({ segmentationType: 'LABELMAP' }, fixture);
-  const result = writeSegmentation(segInput);
+  const result = encodeSegmentation(segInput);
   const seg = read(result.bytes);
   const { columns, rows, slices } = fixture.plan.geometry;
 
   it('is an 8-bit Label Map Segmentation with one frame per slice', () => {
-    expect(result.sopClassUid).toBe(SegSopClass.LabelMapSegmentation);
+    expect(result.sopClassUid).toBe(SopClass.LabelMapSegmentation);
     expect(seg.string('SOPClassUID')).toBe('1.2.840.10008.5.1.4.1.1.66.7');
     expect(seg.string('SegmentationType')).toBe('LABELMAP');
     expect(seg.string('PhotometricInterpretation')).toBe('MONOCHROME2');
@@ -273,12 +266,12 @@ describe('writeSegmentation: LABELMAP', () => {
   });
 });
 
-describe('writeSegmentation: options', () => {
+describe('encodeSegmentation: options', () => {
   it('keeps empty frames by default and omits them on request', () => {
     const fixture = synthetic();
-    const kept = writeSegmentation(input({}, fixture));
+    const kept = encodeSegmentation(input({}, fixture));
     expect(kept.frameCount).toBe(12);
-    const omitted = writeSegmentation(input({ omitEmptyFrames: true }, fixture));
+    const omitted = encodeSegmentation(input({ omitEmptyFrames: true }, fixture));
     // left: slices 1-3, right: slices 0-2, lesion: slice 2.
     const items = frameItems(read(omitted.bytes));
     expect(omitted.frameCount).toBe(7);
@@ -291,14 +284,14 @@ describe('writeSegmentation: options', () => {
       [2, 3],
       [3, 3],
     ]);
-    const labelmap = writeSegmentation(input({ omitEmptyFrames: true, segmentationType: 'LABELMAP' }, fixture));
+    const labelmap = encodeSegmentation(input({ omitEmptyFrames: true, segmentationType: 'LABELMAP' }, fixture));
     expect(labelmap.frameCount).toBe(4); // every slice has a label
   });
 
   it('omits slices without any segment from a LABELMAP, renumbering the position index', () => {
     const fixture = synthetic();
     const only = mask(fixture.plan, (i, j, k) => k === 1 || (k === 3 && i === 0 && j === 0));
-    const result = writeSegmentation({
+    const result = encodeSegmentation({
       ...input({ omitEmptyFrames: true, segmentationType: 'LABELMAP' }, fixture),
       segments: [{ ...COVID_LESION, mask: only }],
     });
@@ -314,7 +307,7 @@ describe('writeSegmentation: options', () => {
   it('keeps every frame when all are empty, even when asked to omit them', () => {
     const fixture = synthetic();
     const empty = new Uint8Array(5 * 6 * 4);
-    const result = writeSegmentation({
+    const result = encodeSegmentation({
       ...input({ omitEmptyFrames: true }, fixture),
       segments: [{ ...LEFT_LUNG, mask: empty }],
     });
@@ -334,7 +327,7 @@ describe('writeSegmentation: options', () => {
     b[voxels - 2] = 1;
     const overlap = (second: Uint8Array) =>
       read(
-        writeSegmentation({
+        encodeSegmentation({
           ...input({}, fixture),
           segments: [
             { ...LEFT_LUNG, mask: a },
@@ -349,7 +342,7 @@ describe('writeSegmentation: options', () => {
 
   it('takes series number, instance number and equipment', () => {
     const seg = read(
-      writeSegmentation(
+      encodeSegmentation(
         input({
           seriesNumber: 77,
           instanceNumber: 3,
@@ -363,12 +356,12 @@ describe('writeSegmentation: options', () => {
   });
 });
 
-describe('writeSegmentation: deterministic UIDs', () => {
+describe('encodeSegmentation: deterministic UIDs', () => {
   const fixture = synthetic();
 
   it('writes the same UIDs, and with a fixed time the same bytes, when run twice', () => {
-    const a = writeSegmentation(input({}, fixture));
-    const b = writeSegmentation(input({}, fixture));
+    const a = encodeSegmentation(input({}, fixture));
+    const b = encodeSegmentation(input({}, fixture));
     expect(b.sopInstanceUid).toBe(a.sopInstanceUid);
     expect(b.seriesInstanceUid).toBe(a.seriesInstanceUid);
     expect(b.bytes.equals(a.bytes)).toBe(true);
@@ -384,25 +377,25 @@ describe('writeSegmentation: deterministic UIDs', () => {
   });
 
   it('changes with the model version and the source series, not with the options', () => {
-    const base = writeSegmentation(input({}, fixture));
-    const newer = writeSegmentation({ ...input({}, fixture), algorithm: { ...ALGORITHM, version: '1.2.4' } });
+    const base = encodeSegmentation(input({}, fixture));
+    const newer = encodeSegmentation({ ...input({}, fixture), algorithm: { ...ALGORITHM, version: '1.2.4' } });
     expect(newer.sopInstanceUid).not.toBe(base.sopInstanceUid);
     expect(newer.seriesInstanceUid).not.toBe(base.seriesInstanceUid);
-    const other = writeSegmentation(input({}, synthetic()));
+    const other = encodeSegmentation(input({}, synthetic()));
     expect(other.seriesInstanceUid).not.toBe(base.seriesInstanceUid);
-    const omitting = writeSegmentation(input({ omitEmptyFrames: true, contentDateTime: new Date() }, fixture));
+    const omitting = encodeSegmentation(input({ omitEmptyFrames: true, contentDateTime: new Date() }, fixture));
     expect(omitting.sopInstanceUid).toBe(base.sopInstanceUid);
   });
 
   it('puts BINARY and LABELMAP in the same series as different instances', () => {
-    const binary = writeSegmentation(input({}, fixture));
-    const labelmap = writeSegmentation(input({ segmentationType: 'LABELMAP' }, fixture));
+    const binary = encodeSegmentation(input({}, fixture));
+    const labelmap = encodeSegmentation(input({ segmentationType: 'LABELMAP' }, fixture));
     expect(labelmap.seriesInstanceUid).toBe(binary.seriesInstanceUid);
     expect(labelmap.sopInstanceUid).not.toBe(binary.sopInstanceUid);
   });
 });
 
-describe('writeSegmentation: patient and study from a source that lacks them', () => {
+describe('encodeSegmentation: patient and study from a source that lacks them', () => {
   const fixture = synthetic();
   const sop = fixture.plan.slices[0].source.sopInstanceUid;
   const json = (extra: Record<string, unknown> = {}) =>
@@ -415,7 +408,7 @@ describe('writeSegmentation: patient and study from a source that lacks them', (
     });
 
   it('writes the Type 2 patient and study attributes empty', () => {
-    const seg = read(writeSegmentation({ ...input({}, fixture), sourceInstance: json() }).bytes);
+    const seg = read(encodeSegmentation({ ...input({}, fixture), sourceInstance: json() }).bytes);
     for (const keyword of [
       'PatientName',
       'PatientBirthDate',
@@ -434,7 +427,7 @@ describe('writeSegmentation: patient and study from a source that lacks them', (
 
   it('writes Latin-1 names as ISO_IR 100 and other names as UTF-8 (ISO_IR 192)', () => {
     const latin = read(
-      writeSegmentation({
+      encodeSegmentation({
         ...input({}, fixture),
         sourceInstance: json({ '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Müller^Jörg' }] } }),
       }).bytes,
@@ -442,7 +435,7 @@ describe('writeSegmentation: patient and study from a source that lacks them', (
     expect(latin.strings('SpecificCharacterSet')).toEqual(['ISO_IR 100']);
     expect(Buffer.from(latin.bytes('PatientName')!).toString('latin1').trimEnd()).toBe('Müller^Jörg');
     const unicode = read(
-      writeSegmentation({
+      encodeSegmentation({
         ...input({}, fixture),
         sourceInstance: json({ '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Yamada^Tarō=山田^太郎' }] } }),
       }).bytes,
@@ -459,32 +452,32 @@ function expectInputError(run: () => unknown, message: RegExp) {
   } catch (caught) {
     error = caught;
   }
-  expect(error).toBeInstanceOf(SegInputError);
+  expect(error).toBeInstanceOf(DerivedObjectInputError);
   expect((error as Error).message).toMatch(message);
   expect(error).toMatchObject({ transient: false });
 }
 
-describe('writeSegmentation: refuses bad input', () => {
+describe('encodeSegmentation: refuses bad input', () => {
   const fixture = synthetic();
 
   it('a mask of the wrong size', () => {
     const segments = threeSegments(fixture.plan);
     segments[1] = { ...segments[1], mask: new Uint8Array(5 * 6 * 3) };
     expectInputError(
-      () => writeSegmentation({ ...input({}, fixture), segments }),
+      () => encodeSegmentation({ ...input({}, fixture), segments }),
       /segment 2 \(Right lung\) mask has 90 voxels, the volume 5x6x4 = 120/,
     );
   });
 
   it('no segments, too many LABELMAP segments, an unknown type', () => {
-    expectInputError(() => writeSegmentation({ ...input({}, fixture), segments: [] }), /at least one segment/);
+    expectInputError(() => encodeSegmentation({ ...input({}, fixture), segments: [] }), /at least one segment/);
     const many = Array.from({ length: 256 }, () => ({ ...LEFT_LUNG, mask: new Uint8Array(120) }));
     expectInputError(
-      () => writeSegmentation({ ...input({ segmentationType: 'LABELMAP' }, fixture), segments: many }),
+      () => encodeSegmentation({ ...input({ segmentationType: 'LABELMAP' }, fixture), segments: many }),
       /at most 255 segments/,
     );
     expectInputError(
-      () => writeSegmentation(input({ segmentationType: 'FRACTIONAL' as 'BINARY' }, fixture)),
+      () => encodeSegmentation(input({ segmentationType: 'FRACTIONAL' as 'BINARY' }, fixture)),
       /unknown segmentation type FRACTIONAL/,
     );
   });
@@ -492,11 +485,11 @@ describe('writeSegmentation: refuses bad input', () => {
   it('a source instance from another series, or one without UIDs', () => {
     const stranger = synthetic().instances[0];
     expectInputError(
-      () => writeSegmentation({ ...input({}, fixture), sourceInstance: stranger }),
+      () => encodeSegmentation({ ...input({}, fixture), sourceInstance: stranger }),
       /is not a slice of the volume/,
     );
     expectInputError(
-      () => writeSegmentation({ ...input({}, fixture), sourceInstance: new JsonAttributes({}) }),
+      () => encodeSegmentation({ ...input({}, fixture), sourceInstance: new JsonAttributes({}) }),
       /no StudyInstanceUID or SeriesInstanceUID/,
     );
   });
@@ -504,6 +497,6 @@ describe('writeSegmentation: refuses bad input', () => {
   it('labels too long for LO', () => {
     const segments = threeSegments(fixture.plan);
     segments[0] = { ...segments[0], label: 'x'.repeat(65) };
-    expectInputError(() => writeSegmentation({ ...input({}, fixture), segments }), /SegmentLabel is longer than 64/);
+    expectInputError(() => encodeSegmentation({ ...input({}, fixture), segments }), /SegmentLabel is longer than 64/);
   });
 });

@@ -1,6 +1,7 @@
+import type { EncodedDicomObject } from '@app/dicom';
 import type { DicomwebClient } from '@app/dicomweb';
 import { PermanentError, TransientError } from '@app/errors';
-import type { ArchiveReceipt, ArchiveWriter, EncodedDicomObject } from '../ports.js';
+import type { ArchiveReceipt, ArchiveSink } from '../ports.js';
 
 /** STOW reasons a later attempt may get past (PS3.4 B.2.3: processing failure, out of resources). */
 const TRANSIENT_STOW_REASONS: ReadonlySet<number> = new Set([0x0110, 0xa700, 45071]);
@@ -9,7 +10,7 @@ const TRANSIENT_STOW_REASONS: ReadonlySet<number> = new Set([0x0110, 0xa700, 450
  * Stores our objects with STOW-RS into their study. An archive that already holds an
  * object (a re-run: same UIDs) answers "duplicate", which counts as stored.
  */
-export class DicomwebArchiveWriter implements ArchiveWriter {
+export class DicomwebArchiveSink implements ArchiveSink {
   constructor(private readonly client: DicomwebClient) {}
 
   get label(): string {

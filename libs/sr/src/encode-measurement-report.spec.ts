@@ -1,19 +1,25 @@
-import { JsonAttributes, jsonKey, readPart10, syntheticCtSeries, tagOf, type DicomAttributes } from '@app/dicom';
+import {
+  DerivedObjectInputError,
+  DISCLAIMER,
+  JsonAttributes,
+  jsonKey,
+  readPart10,
+  SopClass,
+  tagOf,
+  type DicomAttributes,
+} from '@app/dicom';
+import { syntheticCtSeries } from '@app/dicom/phantom';
 import { PermanentError } from '@app/errors';
-import type { TriageMeasurements } from '@app/inference';
+import type { TriageMeasurements } from '@app/triage-contracts';
 import { describe, expect, it } from 'vitest';
 import { LOCAL_SCHEME, SrCodes } from './codes.js';
 import {
   DEFAULT_SR_SERIES_NUMBER,
-  deviceObserverUid,
-  DISCLAIMER,
-  SrInputError,
-  SrSopClass,
+  encodeMeasurementReport,
   srUids,
-  TRACKING_IDENTIFIERS,
-  writeMeasurementReport,
   type SrInput,
-} from './sr-writer.js';
+} from './encode-measurement-report.js';
+import { deviceObserverUid, TRACKING_IDENTIFIERS } from './report-content.js';
 
 const MODEL = { id: 'covid-ct-triage/unit', name: 'Unit test model', version: '1.2.3' };
 const FIXED = new Date(2026, 0, 2, 3, 4, 5);
@@ -73,15 +79,15 @@ const numOf = (item: Item) => {
 };
 
 function write(input: SrInput = baseInput()) {
-  const result = writeMeasurementReport(input);
+  const result = encodeMeasurementReport(input);
   return { result, dataset: readPart10(result.bytes).dataset };
 }
 
-describe('writeMeasurementReport: document', () => {
+describe('encodeMeasurementReport: document', () => {
   it('is a Comprehensive SR with TID 1500 at the root, unverified, not for clinical use', () => {
     const input = baseInput();
     const { result, dataset } = write(input);
-    expect(result.sopClassUid).toBe(SrSopClass.ComprehensiveSR);
+    expect(result.sopClassUid).toBe(SopClass.ComprehensiveSR);
     expect(dataset.string('SOPClassUID')).toBe('1.2.840.10008.5.1.4.1.1.88.33');
     expect(dataset.string('SOPInstanceUID')).toBe(result.sopInstanceUid);
     expect(dataset.string('SeriesInstanceUID')).toBe(result.seriesInstanceUid);
@@ -168,7 +174,7 @@ describe('writeMeasurementReport: document', () => {
   });
 });
 
-describe('writeMeasurementReport: content tree', () => {
+describe('encodeMeasurementReport: content tree', () => {
   it('has language, a device observer, the procedure and an image library of the source series', () => {
     const input = baseInput();
     const { dataset } = write(input);
@@ -285,7 +291,7 @@ describe('writeMeasurementReport: content tree', () => {
   });
 });
 
-describe('writeMeasurementReport: UIDs and determinism', () => {
+describe('encodeMeasurementReport: UIDs and determinism', () => {
   it('derives the series and instance UIDs from source series, model id and version', () => {
     const input = baseInput();
     const { result } = write(input);
@@ -302,11 +308,11 @@ describe('writeMeasurementReport: UIDs and determinism', () => {
 
   it('writes the same bytes twice for the same input and time', () => {
     const input = baseInput();
-    expect(writeMeasurementReport(input).bytes.equals(writeMeasurementReport(input).bytes)).toBe(true);
+    expect(encodeMeasurementReport(input).bytes.equals(encodeMeasurementReport(input).bytes)).toBe(true);
   });
 });
 
-describe('writeMeasurementReport: bad input', () => {
+describe('encodeMeasurementReport: bad input', () => {
   const cases: [string, (input: SrInput) => void, RegExp][] = [
     [
       'a missing region',
@@ -356,8 +362,8 @@ describe('writeMeasurementReport: bad input', () => {
   it.each(cases)('rejects %s', (_, spoil, message) => {
     const input = baseInput();
     spoil(input);
-    expect(() => writeMeasurementReport(input)).toThrow(SrInputError);
-    expect(() => writeMeasurementReport(input)).toThrow(message);
+    expect(() => encodeMeasurementReport(input)).toThrow(DerivedObjectInputError);
+    expect(() => encodeMeasurementReport(input)).toThrow(message);
   });
 
   it('rejects a source without a StudyInstanceUID', () => {
@@ -365,13 +371,15 @@ describe('writeMeasurementReport: bad input', () => {
     const source = new JsonAttributes({
       [jsonKey(tagOf('SeriesInstanceUID'))]: { vr: 'UI', Value: [input.sourceSeries.seriesInstanceUid] },
     });
-    expect(() => writeMeasurementReport({ ...input, sourceInstance: source })).toThrow(/StudyInstanceUID is not a UID/);
+    expect(() => encodeMeasurementReport({ ...input, sourceInstance: source })).toThrow(
+      /StudyInstanceUID is not a UID/,
+    );
   });
 
   it('is a permanent error', () => {
     const input = baseInput();
     input.measurements.covidProbability = -0.1;
-    expect(() => writeMeasurementReport(input)).toThrow(PermanentError);
-    expect(new SrInputError('x').transient).toBe(false);
+    expect(() => encodeMeasurementReport(input)).toThrow(PermanentError);
+    expect(new DerivedObjectInputError('x').transient).toBe(false);
   });
 });

@@ -4,11 +4,11 @@ import { PermanentError, TransientError } from '@app/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   classify,
-  createFhirReportWriter,
+  createFhirTransactionClient,
   FhirRejectedError,
   FhirUnavailableError,
   referenceOf,
-} from './report-writer.js';
+} from './transaction-client.js';
 
 const bundle: fhir4.Bundle = {
   resourceType: 'Bundle',
@@ -42,7 +42,7 @@ function answer(status: number, body: unknown): Handler {
   };
 }
 
-describe('createFhirReportWriter', () => {
+describe('createFhirTransactionClient', () => {
   let server: Server;
   let handler = silent;
   let baseUrl = '';
@@ -74,7 +74,7 @@ describe('createFhirReportWriter', () => {
         ],
       })(request, body, response);
     };
-    const result = await createFhirReportWriter({ baseUrl: `${baseUrl}/` }).submit(bundle);
+    const result = await createFhirTransactionClient({ baseUrl: `${baseUrl}/` }).submit(bundle);
     expect(seen).toEqual({ method: 'POST', url: expect.stringMatching(/^\/fhir\/?$/), body: bundle });
     expect(result).toEqual({
       diagnosticReport: 'DiagnosticReport/42',
@@ -99,7 +99,7 @@ describe('createFhirReportWriter', () => {
         },
       ],
     });
-    const error = await createFhirReportWriter({ baseUrl })
+    const error = await createFhirTransactionClient({ baseUrl })
       .submit(bundle)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FhirRejectedError);
@@ -115,7 +115,7 @@ describe('createFhirReportWriter', () => {
 
   it.each([429, 500, 503])('turns HTTP %i into a transient error', async (status) => {
     handler = answer(status, { resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'transient' }] });
-    const error = await createFhirReportWriter({ baseUrl })
+    const error = await createFhirTransactionClient({ baseUrl })
       .submit(bundle)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FhirUnavailableError);
@@ -125,7 +125,7 @@ describe('createFhirReportWriter', () => {
 
   it('times out as a transient error', async () => {
     handler = silent; // never answers
-    const error = await createFhirReportWriter({ baseUrl, timeoutMs: 200 })
+    const error = await createFhirTransactionClient({ baseUrl, timeoutMs: 200 })
       .submit(bundle)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(FhirUnavailableError);
@@ -134,11 +134,11 @@ describe('createFhirReportWriter', () => {
 
   it('refuses an answer that does not describe every entry', async () => {
     handler = answer(200, { resourceType: 'Bundle', type: 'transaction-response', entry: [] });
-    await expect(createFhirReportWriter({ baseUrl }).submit(bundle)).rejects.toThrow(/unexpected body/);
+    await expect(createFhirTransactionClient({ baseUrl }).submit(bundle)).rejects.toThrow(/unexpected body/);
   });
 
   it('refuses a bundle that is not a transaction', async () => {
-    await expect(createFhirReportWriter({ baseUrl }).submit({ ...bundle, type: 'batch' })).rejects.toThrow(
+    await expect(createFhirTransactionClient({ baseUrl }).submit({ ...bundle, type: 'batch' })).rejects.toThrow(
       PermanentError,
     );
   });

@@ -7,10 +7,10 @@ import { availableParallelism } from 'node:os';
 import { loadConfigFromEnvironment } from '../../dist/libs/config/src/index.js';
 import { createFrameDecoder } from '../../dist/libs/dicom/src/index.js';
 import { authFromConfig, createDicomwebClient } from '../../dist/libs/dicomweb/src/index.js';
-import { createFhirReportWriter } from '../../dist/libs/fhir/src/index.js';
+import { createFhirTransactionClient } from '../../dist/libs/fhir/src/index.js';
 import { loadTriageModel } from '../../dist/libs/inference/src/index.js';
 import { DicomwebStudySource } from '../../dist/libs/ingest/src/index.js';
-import { DicomwebArchiveWriter, FhirServerReportWriter, runTriage } from '../../dist/libs/pipeline/src/index.js';
+import { DicomwebArchiveSink, FhirReportSink, runTriage } from '../../dist/libs/pipeline/src/index.js';
 
 const studyInstanceUid = process.argv[2];
 const config = loadConfigFromEnvironment();
@@ -59,8 +59,8 @@ const dicomweb = createDicomwebClient({
   auth: authFromConfig(config.dicomweb.auth),
   timeoutMs: config.dicomweb.timeoutMs,
 });
-const reports = new FhirServerReportWriter(
-  createFhirReportWriter({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs }),
+const reports = new FhirReportSink(
+  createFhirTransactionClient({ baseUrl: config.fhir.baseUrl, timeoutMs: config.fhir.timeoutMs }),
   config.fhir.baseUrl,
 );
 const decoder = createFrameDecoder(availableParallelism());
@@ -69,7 +69,7 @@ const source = new TimedSource(new DicomwebStudySource(dicomweb, studyInstanceUi
 const start = performance.now();
 const outcome = await runTriage(
   { source },
-  { analyzer, archive: new DicomwebArchiveWriter(dicomweb), reports },
+  { analyzer, archive: new DicomwebArchiveSink(dicomweb), reports },
   { identifierSystem: config.fhir.identifierSystem, decoder },
 );
 const ms = performance.now() - start;

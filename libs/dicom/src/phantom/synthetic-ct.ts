@@ -1,7 +1,7 @@
-import { writePart10, type Dataset } from './part10-writer.js';
-import { sliceNormal, type Vec3 } from './geometry.js';
-import { SopClass } from './sop-classes.js';
-import { newUid } from './uid.js';
+import { writePart10, type Dataset } from '../part10-writer.js';
+import { sliceNormal, type Vec3 } from '../geometry.js';
+import { SopClass } from '../sop-classes.js';
+import { newUid } from '../uid.js';
 
 /**
  * Synthetic axial CT series of a simple chest phantom (air, body, two lungs),
