@@ -37,6 +37,7 @@ let worker: Awaited<ReturnType<typeof startWorker>>;
 
 /** The JSON of a TriageCompleted, as far as the assertions read it. */
 interface CompletedJson {
+  eventId: string;
   studyInstanceUid: string;
   seriesInstanceUid: string;
   priority: string;
@@ -176,7 +177,7 @@ describe('triage worker against Kafka, Orthanc and HAPI FHIR', () => {
     phantom = { studyInstanceUid: study.studyInstanceUid, eventId, completed: event };
   }, 200_000);
 
-  it('does not triage again: the same event, a new event and our own SEG/SR re-announced', async () => {
+  it('does not triage again (the same event, a new event, our own SEG/SR re-announced) but answers again', async () => {
     expect(phantom).toBeDefined();
     const { segmentation, structuredReport } = phantom.completed;
     const analyzedBefore = countLogs('step analyze done');
@@ -199,7 +200,17 @@ describe('triage worker against Kafka, Orthanc and HAPI FHIR', () => {
     expect(series.filter((s) => s.modality === 'SEG').map((s) => s.instances)).toEqual([1]);
     expect(series.filter((s) => s.modality === 'SR').map((s) => s.instances)).toEqual([1]);
     expect(await reportsReferencing(structuredReport.sopInstanceUid)).toHaveLength(1);
-    expect(completed().filter((m) => m.json?.studyInstanceUid === phantom.studyInstanceUid)).toHaveLength(1);
+    // Each already-triaged event is answered again from the stored report (an answer may have been
+    // lost); every answer names the same result, so a consumer keeps one.
+    const answers = completed().filter((m) => m.json?.studyInstanceUid === phantom.studyInstanceUid);
+    expect(answers).toHaveLength(3);
+    expect(new Set(answers.map((m) => m.json?.eventId))).toEqual(new Set([phantom.completed.eventId]));
+    expect(answers[2].json).toMatchObject({
+      diagnosticReport: phantom.completed.diagnosticReport,
+      segmentation: phantom.completed.segmentation,
+      structuredReport: phantom.completed.structuredReport,
+      priority: phantom.completed.priority,
+    });
     expect(failed().filter((m) => m.json?.studyInstanceUid === phantom.studyInstanceUid)).toHaveLength(0);
   }, 120_000);
 

@@ -124,7 +124,17 @@ async function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: 
       { token: ARCHIVE_SINK, value: { label: 'a', store: () => Promise.reject(new Error('not used')) } },
       { token: REPORT_SINK, value: { label: 'r', write: () => Promise.reject(new Error('not used')) } },
       { token: ARCHIVE_INDEX, value: { seriesOfStudy: async () => options.series ?? [] } },
-      { token: REPORT_INDEX, value: { hasReport: async () => true } },
+      {
+        token: REPORT_INDEX,
+        value: {
+          findReport: async () => ({
+            diagnosticReport: 'DiagnosticReport/7',
+            covidProbability: 0.9,
+            severityPercent: 30,
+            lungs: [],
+          }),
+        },
+      },
       {
         token: STUDY_SOURCES,
         value: () => failingSource(options.errors ?? [new Error('no source')], calls),
@@ -193,7 +203,7 @@ describe('the worker application, message by message', () => {
     expect(publisher.failed).toHaveLength(0);
   });
 
-  it('skips an event that only announces our own SEG and SR, and a study already triaged', async () => {
+  it('skips an event that only announces our own SEG and SR; answers an already triaged study from its report', async () => {
     const seg = segUids(CT, model).seriesInstanceUid;
     const sr = srUids(CT, model).seriesInstanceUid;
     const series = [
@@ -207,6 +217,16 @@ describe('the worker application, message by message', () => {
     expect(calls.n).toBe(0);
     expect(publisher.failed).toHaveLength(0);
     expect(lines.filter((l) => l.skip).map((l) => l.skip)).toEqual(['own-output', 'already-triaged']);
+    // The already-triaged study is answered again from the stored report (its answer may have been lost).
+    expect(publisher.completed).toHaveLength(1);
+    expect(publisher.completed[0]).toMatchObject({
+      studyInstanceUid: STUDY,
+      seriesInstanceUid: CT,
+      diagnosticReport: 'DiagnosticReport/7',
+      covidProbability: 0.9,
+      segmentation: { sopInstanceUid: segUids(CT, model).sopInstanceUid },
+      structuredReport: { sopInstanceUid: srUids(CT, model).sopInstanceUid },
+    });
     expect(lines.every((l) => l.studyInstanceUid === undefined || l.studyInstanceUid === STUDY)).toBe(true);
   });
 

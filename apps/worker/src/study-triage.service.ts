@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
-import type { FrameDecoder } from '@app/dicom';
+import { SopClass, type FrameDecoder } from '@app/dicom';
 import { PermanentError, withRetry } from '@app/errors';
 import type { VolumeAnalyzer } from '@app/inference';
 import { newTriageCompleted, type StudyAvailable, type TriageCompleted } from '@app/messaging';
@@ -15,6 +15,9 @@ import {
   type TriageOutcome,
   type TriageTracer,
 } from '@app/pipeline';
+import { segUids } from '@app/seg';
+import { srUids } from '@app/sr';
+import { triagePriority, type ModelIdentity } from '@app/triage-contracts';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { ResultPublisher, StudySources } from './ports.js';
@@ -84,12 +87,18 @@ export class StudyTriageService {
       },
     );
     if ('prior' in result) {
-      log.info(
-        result.prior.kind === 'own-output'
-          ? 'skipped: the event only announces our own SEG/SR'
-          : 'skipped: already triaged by this model (SEG, SR and report exist)',
-        { skip: result.prior.kind },
-      );
+      const { prior } = result;
+      if (prior.kind === 'own-output') {
+        log.info('skipped: the event only announces our own SEG/SR', { skip: prior.kind });
+        return;
+      }
+      // The answer may never have gone out (a publish that failed, a worker killed after the
+      // report): it is sent again from what was stored, with the same event id.
+      await this.publisher.publishCompleted(storedCompletedEvent(event, prior, this.analyzer.model));
+      log.info('skipped: already triaged by this model (SEG, SR and report exist); TriageCompleted sent again', {
+        skip: prior.kind,
+        diagnosticReport: prior.report.diagnosticReport,
+      });
       return;
     }
     const { outcome } = result;
@@ -162,6 +171,28 @@ export class StudyTriageService {
 
 function ref(o: TriageOutcome['segmentation'] | TriageOutcome['structuredReport']) {
   return { seriesInstanceUid: o.seriesInstanceUid, sopInstanceUid: o.sopInstanceUid, sopClassUid: o.sopClassUid };
+}
+
+/** TriageCompleted rebuilt from the stored report and our deterministic SEG/SR UIDs. */
+function storedCompletedEvent(
+  event: StudyAvailable,
+  prior: Extract<PriorTriage, { kind: 'already-triaged' }>,
+  model: ModelIdentity,
+): TriageCompleted {
+  const { report, sourceSeriesInstanceUid: series } = prior;
+  return newTriageCompleted({
+    correlationId: event.eventId,
+    studyInstanceUid: event.studyInstanceUid,
+    seriesInstanceUid: series,
+    model: { id: model.id, version: model.version },
+    covidProbability: report.covidProbability,
+    severityPercent: report.severityPercent,
+    lungs: report.lungs,
+    priority: triagePriority(report),
+    segmentation: { ...segUids(series, model), sopClassUid: SopClass.Segmentation },
+    structuredReport: { ...srUids(series, model), sopClassUid: SopClass.ComprehensiveSR },
+    diagnosticReport: report.diagnosticReport,
+  });
 }
 
 function completedEvent(event: StudyAvailable, outcome: TriageOutcome): TriageCompleted {

@@ -38,7 +38,7 @@ export type {
   SeriesSelectionRules,
 } from './series/select-series.js';
 export { SopClass } from './sop-classes.js';
-export { deterministicUid, isDicomUid, newUid } from './uid.js';
+export { deterministicUid, deterministicUuid, isDicomUid, newUid } from './uid.js';
 export { DEFAULT_SANITY_RULES, ImplausibleVolumeError, VolumeBuilder } from './volume/ct-volume.js';
 export type { CtVolume, VolumeSanityRules } from './volume/ct-volume.js';
 export { DEFAULT_TOLERANCES, InvalidGeometryError, planVolume } from './volume/plan-volume.js';

@@ -14,6 +14,23 @@ export function uuidV5(name: string, namespace: string = UUID_NAMESPACE): string
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** The key of our report of a study by a model: its DiagnosticReport identifier value, and the prefix of its Observations'. */
+export function triageReportKey(studyInstanceUid: string, model: { id: string; version: string }): string {
+  return `${studyInstanceUid}/${model.id}/${model.version}`;
+}
+
+/** Our DiagnosticReport's identifier under the deployment's base identifier system. */
+export function triageReportIdentifier(
+  identifierSystem: string,
+  studyInstanceUid: string,
+  model: { id: string; version: string },
+): { system: string; value: string } {
+  return {
+    system: `${identifierSystem.replace(/\/+$/, '')}/triage-report`,
+    value: triageReportKey(studyInstanceUid, model),
+  };
+}
+
 /** The bundle-local fullUrl of the resource that carries this identifier. */
 export function fullUrlFor(resourceType: string, identifier: { system: string; value: string }): string {
   return `urn:uuid:${uuidV5(`${resourceType}|${identifier.system}|${identifier.value}`)}`;

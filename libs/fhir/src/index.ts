@@ -4,7 +4,16 @@
  */
 export { COVID_TRIAGE_CODESYSTEM_ID, Concepts, LocalCodes, Systems, Units } from './codes.js';
 export type { LocalCode } from './codes.js';
-export { escapeSearchValue, fullUrlFor, identifierQuery, uuidV5, UUID_NAMESPACE } from './identifiers.js';
+export {
+  escapeSearchValue,
+  fullUrlFor,
+  identifierQuery,
+  triageReportIdentifier,
+  uuidV5,
+  UUID_NAMESPACE,
+} from './identifiers.js';
+export { readStoredReport } from './stored-report.js';
+export type { StoredTriageReport } from './stored-report.js';
 export {
   classify as classifyFhirError,
   createFhirTransactionClient,

@@ -2,7 +2,7 @@ import { isDicomUid, type DicomObjectRef } from '@app/dicom';
 import { PermanentError } from '@app/errors';
 import { LUNG_REGIONS, type LungRegion, type TriageMeasurements } from '@app/triage-contracts';
 import { Concepts, Units } from './codes.js';
-import { dicomUidIdentifier, fullUrlFor, identifierQuery } from './identifiers.js';
+import { dicomUidIdentifier, fullUrlFor, identifierQuery, triageReportIdentifier } from './identifiers.js';
 
 /**
  * The transaction Bundle that reports one triage result to a FHIR R4 server. Every entry is
@@ -57,8 +57,9 @@ export function buildTriageBundle(input: TriageBundleInput): fhir4.Bundle<fhir4.
   const base = input.identifierSystem.replace(/\/+$/, '');
   const issued = toInstant(input.timestamp);
   const effective = input.study.studyDateTime ?? issued;
+  const reportId = triageReportIdentifier(base, study.studyInstanceUid, m.model);
+  const reportKey = reportId.value;
   const modelKey = `${m.model.id}/${m.model.version}`;
-  const reportKey = `${study.studyInstanceUid}/${modelKey}`;
 
   const entries: fhir4.BundleEntry<fhir4.FhirResource>[] = [];
   const add = (resource: fhir4.FhirResource, key: Identified): string => {
@@ -176,7 +177,6 @@ export function buildTriageBundle(input: TriageBundleInput): fhir4.Bundle<fhir4.
   }
 
   // DiagnosticReport.
-  const reportId = { system: `${base}/triage-report`, value: reportKey };
   const threshold = input.conclusionThreshold ?? DEFAULT_CONCLUSION_THRESHOLD;
   const suspected = m.covidProbability >= threshold;
   const report = add(

@@ -1,4 +1,5 @@
 import { create } from '@bufbuild/protobuf';
+import { deterministicUuid } from '@app/dicom';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import {
   FailureReason,
@@ -38,9 +39,20 @@ const PRIORITY = {
   urgent: TriagePriority.URGENT,
 } as const;
 
+/**
+ * A TriageCompleted's eventId names the result (study, CT series, model), not the delivery:
+ * the same triage answered twice (a re-publish from the stored report after a lost answer)
+ * carries the same id, so consumers can drop the repeat.
+ */
 export function newTriageCompleted(init: TriageCompletedInit): TriageCompleted {
   return create(TriageCompletedSchema, {
-    eventId: crypto.randomUUID(),
+    eventId: deterministicUuid(
+      'TriageCompleted',
+      init.studyInstanceUid,
+      init.seriesInstanceUid,
+      init.model.id,
+      init.model.version,
+    ),
     correlationId: init.correlationId,
     studyInstanceUid: init.studyInstanceUid,
     seriesInstanceUid: init.seriesInstanceUid,

@@ -1,4 +1,5 @@
 import { segUids } from '@app/seg';
+import type { StoredTriageReport } from '@app/fhir';
 import { srUids } from '@app/sr';
 import { describe, expect, it } from 'vitest';
 import { findPriorTriage, type IndexedSeries } from './prior-triage.js';
@@ -8,15 +9,22 @@ const ct = '1.2.826.0.1.1';
 const seg = segUids(ct, model).seriesInstanceUid;
 const sr = srUids(ct, model).seriesInstanceUid;
 
+const stored: StoredTriageReport = {
+  diagnosticReport: 'DiagnosticReport/7',
+  covidProbability: 0.5,
+  severityPercent: 10,
+  lungs: [],
+};
+
 function ports(series: IndexedSeries[], hasReport: boolean) {
   const calls = { reports: 0 };
   return {
     calls,
     archive: { seriesOfStudy: async () => series },
     reports: {
-      hasReport: async () => {
+      findReport: async () => {
         calls.reports++;
-        return hasReport;
+        return hasReport ? stored : undefined;
       },
     },
   };
@@ -41,7 +49,7 @@ describe('findPriorTriage', () => {
       model,
       ports(withOutputs, true),
     );
-    expect(prior).toEqual({ kind: 'already-triaged', sourceSeriesInstanceUid: ct });
+    expect(prior).toEqual({ kind: 'already-triaged', sourceSeriesInstanceUid: ct, report: stored });
   });
 
   it('redoes a triage that stopped before the report was written', async () => {

@@ -1,3 +1,4 @@
+import type { StoredTriageReport } from '@app/fhir';
 import type { ModelIdentity } from '@app/triage-contracts';
 import { segUids } from '@app/seg';
 import { srUids } from '@app/sr';
@@ -19,13 +20,13 @@ export interface IndexedSeries {
   modality?: string;
 }
 
-/** Whether the FHIR server holds our report of the study by this model. */
+/** Our report of the study by this model as the FHIR server holds it, if it does. */
 export interface ReportIndex {
-  hasReport(
+  findReport(
     studyInstanceUid: string,
     model: Pick<ModelIdentity, 'id' | 'version'>,
     options?: { signal?: AbortSignal },
-  ): Promise<boolean>;
+  ): Promise<StoredTriageReport | undefined>;
 }
 
 export type PriorTriage =
@@ -33,7 +34,7 @@ export type PriorTriage =
   /** The event names only series we wrote ourselves: the archive telling us about our own output. */
   | { kind: 'own-output'; series: string[] }
   /** Our SEG and SR of one of its CT series are in the archive and our report is on the FHIR server. */
-  | { kind: 'already-triaged'; sourceSeriesInstanceUid: string };
+  | { kind: 'already-triaged'; sourceSeriesInstanceUid: string; report: StoredTriageReport };
 
 const DERIVED_MODALITIES = new Set(['SEG', 'SR']);
 
@@ -60,8 +61,8 @@ export async function findPriorTriage(
       present.has(srUids(source.seriesInstanceUid, model).seriesInstanceUid),
   );
   // The report is written after the SEG and SR: without it the last run stopped half-way.
-  if (done && (await ports.reports.hasReport(event.studyInstanceUid, model, options))) {
-    return { kind: 'already-triaged', sourceSeriesInstanceUid: done.seriesInstanceUid };
-  }
-  return { kind: 'none' };
+  const report = done && (await ports.reports.findReport(event.studyInstanceUid, model, options));
+  return report
+    ? { kind: 'already-triaged', sourceSeriesInstanceUid: done.seriesInstanceUid, report }
+    : { kind: 'none' };
 }

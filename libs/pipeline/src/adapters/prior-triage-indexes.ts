@@ -1,7 +1,7 @@
 import { JsonAttributes } from '@app/dicom';
 import type { DicomwebClient } from '@app/dicomweb';
 import { PermanentError, TransientError } from '@app/errors';
-import { identifierQuery } from '@app/fhir';
+import { identifierQuery, readStoredReport, triageReportIdentifier, type StoredTriageReport } from '@app/fhir';
 import type { ModelIdentity } from '@app/triage-contracts';
 import type { ArchiveIndex, IndexedSeries, ReportIndex } from '../prior-triage.js';
 
@@ -38,21 +38,21 @@ export interface FhirReportIndexOptions {
   fetch?: typeof fetch;
 }
 
-/** Searches our DiagnosticReport by its deterministic identifier (see @app/fhir buildTriageBundle). */
+/**
+ * Searches our DiagnosticReport by its deterministic identifier (see @app/fhir buildTriageBundle),
+ * with its Observations, and reads the stored result back.
+ */
 export class FhirReportIndex implements ReportIndex {
   constructor(private readonly options: FhirReportIndexOptions) {}
 
-  async hasReport(
+  async findReport(
     studyInstanceUid: string,
     model: Pick<ModelIdentity, 'id' | 'version'>,
     options: { signal?: AbortSignal } = {},
-  ): Promise<boolean> {
+  ): Promise<StoredTriageReport | undefined> {
     const base = this.options.baseUrl.replace(/\/+$/, '');
-    const identifier = {
-      system: `${this.options.identifierSystem.replace(/\/+$/, '')}/triage-report`,
-      value: `${studyInstanceUid}/${model.id}/${model.version}`,
-    };
-    const url = `${base}/DiagnosticReport?${identifierQuery(identifier)}&_summary=count`;
+    const identifier = triageReportIdentifier(this.options.identifierSystem, studyInstanceUid, model);
+    const url = `${base}/DiagnosticReport?${identifierQuery(identifier)}&_include=DiagnosticReport:result`;
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
@@ -75,8 +75,8 @@ export class FhirReportIndex implements ReportIndex {
       await response.body?.cancel();
       throw new PermanentError('INTERNAL', `FHIR search for our report answered HTTP ${response.status}`);
     }
-    const bundle = (await response.json()) as { total?: number };
-    return (bundle.total ?? 0) > 0;
+    const bundle = (await response.json()) as fhir4.Bundle;
+    return readStoredReport(bundle, studyInstanceUid, model);
   }
 
   /** For readiness: the server answers a count-only search. Throws a TransientError otherwise. */

@@ -178,6 +178,9 @@ export const LungMeasurementSchema: GenMessage<LungMeasurement> = /*@__PURE__*/
  */
 export type TriageCompleted = Message<"covidtriage.events.v1.TriageCompleted"> & {
   /**
+   * Names the result (study, CT series, model), not the delivery: a result answered again
+   * (e.g. after a lost answer) carries the same id, so consumers can drop repeats.
+   *
    * @generated from field: string event_id = 1;
    */
   eventId: string;
