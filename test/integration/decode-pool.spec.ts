@@ -65,4 +65,38 @@ describe('decoding thread pool (built)', () => {
       message: expect.stringMatching(/JPEG/),
     });
   });
+
+  it('fails only the frames of a thread that dies, replaces it, and keeps decoding', async () => {
+    const series = syntheticCtSeries({ rows: 256, columns: 256, slices: 8 });
+    const files = series.instances.map((i) => lib.readPart10(i.bytes));
+    const pixel = {
+      rows: 256,
+      columns: 256,
+      samplesPerPixel: 1,
+      bitsAllocated: 16,
+      bitsStored: 12,
+      highBit: 11,
+      pixelRepresentation: 0 as const,
+      photometricInterpretation: 'MONOCHROME2',
+    };
+    const decodeAll = () =>
+      Promise.allSettled(files.map((file) => pool.decode(file.transferSyntaxUid, lib.frameBytes(file)[0], pixel)));
+    // A thread dying mid-work (as an out-of-memory or a codec crash would make it): its frames fail.
+    const threads = (pool as unknown as { workers: { terminate(): Promise<number> }[] }).workers;
+    const inFlight = decodeAll();
+    void threads[0].terminate();
+    const settled = await inFlight;
+    const failures = settled.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    for (const failure of failures) {
+      expect(failure).toMatchObject({
+        code: 'CORRUPT_INSTANCE',
+        message: expect.stringMatching(/decoding thread failed/),
+      });
+    }
+    // Replaced: every frame decodes again, on both threads.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const again = await decodeAll();
+    expect(again.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect(threads.length).toBe(2);
+  });
 });

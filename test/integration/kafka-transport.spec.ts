@@ -26,6 +26,8 @@ interface Observation {
   /** kafkajs crashed and restarted the consumer (it rejoins the group: a rebalance). */
   restarts: number;
   groupJoins?: number;
+  /** Partitions waiting to fetch the failed message again (readiness reports them). */
+  retrying?: number[];
 }
 
 /** What TriageFailureFilter does once it has parked a failure: answer 'commit'. */
@@ -73,9 +75,10 @@ function ourTransport(topics: WorkerTopics) {
   });
 }
 
-async function observe(app: INestMicroservice): Promise<void> {
+async function observe(app: INestMicroservice, beforeClose: () => void = () => undefined): Promise<void> {
   await app.listen();
   await new Promise((resolve) => setTimeout(resolve, OBSERVE_MS));
+  beforeClose();
   await app.close();
 }
 
@@ -118,8 +121,10 @@ describe("a handler that throws: Nest's ServerKafka vs KafkaStudyTransport", () 
       strategy: transport,
       logger: quiet,
     });
-    await observe(app);
-    ours.groupJoins = transport.consumerStatus.groupJoins;
+    await observe(app, () => {
+      ours.groupJoins = transport.consumerStatus.groupJoins;
+      ours.retrying = transport.consumerStatus.retrying;
+    });
     console.error(`in ${OBSERVE_MS / 1000} s: ServerKafka ${JSON.stringify(builtIn)}; ours ${JSON.stringify(ours)}`);
   }, 60_000);
 
@@ -130,6 +135,7 @@ describe("a handler that throws: Nest's ServerKafka vs KafkaStudyTransport", () 
 
   it('KafkaStudyTransport: one group join, the message fetched again only after growing pauses', () => {
     expect(ours.groupJoins).toBe(1);
+    expect(ours.retrying).toEqual([0]);
     // 1 s, 2 s, 4 s pauses (half of each jittered) within 8 s: at most 5 deliveries.
     expect(ours.calls).toBeGreaterThanOrEqual(2);
     expect(ours.calls).toBeLessThanOrEqual(5);

@@ -46,7 +46,7 @@ const model = { id: 'test-model', name: 'Test model', version: '1' };
 /** The broker side: hands each message to the transport, as KafkaStudyConsumer does. */
 class FakeLoop implements MessageLoop {
   private handler?: MessageHandler;
-  readonly status: ConsumerStatus = { connected: true, inFlight: 0, groupJoins: 1 };
+  readonly status: ConsumerStatus = { connected: true, inFlight: 0, groupJoins: 1, retrying: [] };
   async start(handler: MessageHandler) {
     this.handler = handler;
   }

@@ -175,8 +175,15 @@ export class WorkerModule {
               },
               ready: {
                 kafka: () => {
-                  if (!transport.consumerStatus.connected) throw new Error('consumer not in its group');
+                  const consumer = transport.consumerStatus;
+                  if (!consumer.connected) throw new Error('consumer not in its group');
                   if (!publisher.isConnected) throw new Error('producer not connected');
+                  // A partition stuck on a message whose answers the broker refuses (a missing topic, an ACL).
+                  if (consumer.retrying.length > 0) {
+                    throw new Error(
+                      `partitions ${consumer.retrying.join(', ')} are retrying a message they could not finish`,
+                    );
+                  }
                 },
                 model: () => {
                   if (!analyzer.model.id) throw new Error('no model loaded');

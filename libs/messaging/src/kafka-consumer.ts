@@ -82,6 +82,8 @@ export interface ConsumerStatus {
   groupJoins: number;
   /** Set when kafkajs gave up (a crash it will not restart from). */
   crashed?: string;
+  /** Partitions paused to fetch a message again because its handling could not finish (e.g. answers refused). */
+  retrying: number[];
 }
 
 export class KafkaStudyConsumer {
@@ -92,7 +94,7 @@ export class KafkaStudyConsumer {
   private readonly retries = new Map<number, number>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private stopping = false;
-  private readonly state: ConsumerStatus = { connected: false, inFlight: 0, groupJoins: 0 };
+  private readonly state: Omit<ConsumerStatus, 'retrying'> = { connected: false, inFlight: 0, groupJoins: 0 };
 
   constructor(private readonly options: KafkaConsumerOptions) {
     const kafka = new Kafka({
@@ -133,7 +135,11 @@ export class KafkaStudyConsumer {
   }
 
   get status(): ConsumerStatus {
-    return { ...this.state, inFlight: this.inFlight.size };
+    return {
+      ...this.state,
+      inFlight: this.inFlight.size,
+      retrying: [...this.retries.keys()].toSorted((a, b) => a - b),
+    };
   }
 
   /**

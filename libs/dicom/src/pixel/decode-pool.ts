@@ -48,46 +48,60 @@ export function createFrameDecoder(threads: number): FrameDecoder {
 
 interface Pending {
   transferSyntaxUid: string;
+  /** The pool slot whose thread has the frame. */
+  slot: number;
   resolve: (pixels: StoredPixels) => void;
   reject: (error: Error) => void;
 }
 
+/**
+ * Supervised: a thread that dies (out of memory, a crash in a codec) fails only the frames it
+ * held, with a CorruptPixelDataError naming why, and is replaced, so that no decode is left
+ * waiting forever and the pool keeps its size.
+ */
 class DecodePool implements FrameDecoder {
   private readonly workers: Worker[];
   private readonly pending = new Map<number, Pending>();
   private readonly load: number[];
   private nextId = 0;
+  private closing = false;
 
   constructor(readonly threads: number) {
-    this.workers = Array.from({ length: threads }, () => this.spawn());
+    this.workers = Array.from({ length: threads }, (_, slot) => this.spawn(slot));
     this.load = this.workers.map(() => 0);
   }
 
-  private spawn(): Worker {
+  private spawn(slot: number): Worker {
     const worker = new Worker(WORKER_SCRIPT);
     // Idle decoding threads must not keep the process alive.
     worker.unref();
-    worker.on('message', (reply: DecodeReply) => this.settle(worker, reply));
-    worker.on('error', (error: unknown) => this.failAll(error instanceof Error ? error : new Error(String(error))));
+    worker.on('message', (reply: DecodeReply) => this.settle(slot, reply));
+    worker.on('error', (error: unknown) => this.failSlot(slot, error instanceof Error ? error.message : String(error)));
+    worker.on('exit', (code) => {
+      if (this.closing || this.workers[slot] !== worker) return;
+      this.failSlot(slot, `exited with code ${code}`);
+      this.workers[slot] = this.spawn(slot);
+      this.load[slot] = 0;
+    });
     return worker;
   }
 
   decode(transferSyntaxUid: string, frame: Uint8Array, pixel: PixelDescription): Promise<StoredPixels> {
     const id = this.nextId++;
     // The least busy thread: frames of one series cost about the same.
-    const index = this.load.indexOf(Math.min(...this.load));
-    this.load[index]++;
+    const slot = this.load.indexOf(Math.min(...this.load));
+    this.load[slot]++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { transferSyntaxUid, resolve, reject });
+      this.pending.set(id, { transferSyntaxUid, slot, resolve, reject });
       const request: DecodeRequest = { id, transferSyntaxUid, frame, pixel };
-      this.workers[index].postMessage(request);
+      this.workers[slot].postMessage(request);
     });
   }
 
-  private settle(worker: Worker, reply: DecodeReply): void {
-    this.load[this.workers.indexOf(worker)]--;
+  private settle(slot: number, reply: DecodeReply): void {
     const pending = this.pending.get(reply.id);
     if (!pending) return;
+    this.load[slot]--;
     this.pending.delete(reply.id);
     if (reply.error) {
       const { unsupported, detail } = reply.error;
@@ -100,14 +114,18 @@ class DecodePool implements FrameDecoder {
     }
   }
 
-  private failAll(error: Error): void {
+  /** Rejects the frames the slot's thread held; it is gone or going. */
+  private failSlot(slot: number, why: string): void {
     for (const [id, pending] of this.pending) {
+      if (pending.slot !== slot) continue;
       this.pending.delete(id);
-      pending.reject(new CorruptPixelDataError(pending.transferSyntaxUid, `decoding thread failed: ${error.message}`));
+      this.load[slot]--;
+      pending.reject(new CorruptPixelDataError(pending.transferSyntaxUid, `decoding thread failed: ${why}`));
     }
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }
 }
