@@ -11,6 +11,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const DIST = fileURLToPath(new URL('../../dist/libs/dicom/src/index.js', import.meta.url));
 type DicomLib = typeof import('@app/dicom');
 
+/** The pixel description of the synthetic CT: unsigned 12-bit in 16. */
+function unsigned12(rows: number, columns: number) {
+  return {
+    rows,
+    columns,
+    samplesPerPixel: 1,
+    bitsAllocated: 16,
+    bitsStored: 12,
+    highBit: 11,
+    pixelRepresentation: 0 as const,
+    photometricInterpretation: 'MONOCHROME2',
+  };
+}
+
 describe('decoding thread pool (built)', () => {
   let lib: DicomLib;
   let pool: ReturnType<DicomLib['createFrameDecoder']>;
@@ -26,16 +40,7 @@ describe('decoding thread pool (built)', () => {
     expect(pool.threads).toBe(2);
     const series = syntheticCtSeries({ rows: 64, columns: 48, slices: 24 });
     const files = series.instances.map((i) => lib.readPart10(i.bytes));
-    const pixel = {
-      rows: 64,
-      columns: 48,
-      samplesPerPixel: 1,
-      bitsAllocated: 16,
-      bitsStored: 12,
-      highBit: 11,
-      pixelRepresentation: 0 as const,
-      photometricInterpretation: 'MONOCHROME2',
-    };
+    const pixel = unsigned12(64, 48);
     const decoded = await Promise.all(
       files.map((file) => pool.decode(file.transferSyntaxUid, lib.frameBytes(file)[0], pixel)),
     );
@@ -69,16 +74,7 @@ describe('decoding thread pool (built)', () => {
   it('fails only the frames of a thread that dies, replaces it, and keeps decoding', async () => {
     const series = syntheticCtSeries({ rows: 256, columns: 256, slices: 8 });
     const files = series.instances.map((i) => lib.readPart10(i.bytes));
-    const pixel = {
-      rows: 256,
-      columns: 256,
-      samplesPerPixel: 1,
-      bitsAllocated: 16,
-      bitsStored: 12,
-      highBit: 11,
-      pixelRepresentation: 0 as const,
-      photometricInterpretation: 'MONOCHROME2',
-    };
+    const pixel = unsigned12(256, 256);
     const decodeAll = () =>
       Promise.allSettled(files.map((file) => pool.decode(file.transferSyntaxUid, lib.frameBytes(file)[0], pixel)));
     // A thread dying mid-work (as an out-of-memory or a codec crash would make it): its frames fail.
