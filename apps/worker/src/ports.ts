@@ -8,5 +8,5 @@ export interface ResultPublisher {
   publishDeadLetter(original: ConsumedMessage, reason: DeadLetterReason): Promise<void>;
 }
 
-/** The study named by an event, in the configured archive. */
-export type StudySources = (studyInstanceUid: string) => StudySource;
+/** The study named by an event, in the configured archive; `signal` aborts its requests. */
+export type StudySources = (studyInstanceUid: string, signal: AbortSignal) => StudySource;

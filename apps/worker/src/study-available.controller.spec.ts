@@ -96,7 +96,29 @@ afterEach(async () => {
   for (const worker of running.splice(0)) await worker.close();
 });
 
-async function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: string; modality?: string }[] } = {}) {
+/** A study source whose archive never answers: only the signal it was given ends the wait. */
+function stalledSource(signal: AbortSignal): StudySource {
+  return {
+    label: 'stalled',
+    inventory: () =>
+      new Promise((_, reject) =>
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+      ),
+    // oxlint-disable-next-line require-yield
+    async *instances() {
+      throw new Error('never reached');
+    },
+  };
+}
+
+async function setup(
+  options: {
+    errors?: Error[];
+    series?: { seriesInstanceUid: string; modality?: string }[];
+    stalled?: boolean;
+    environment?: Record<string, string>;
+  } = {},
+) {
   const publisher = new RecordingPublisher();
   const calls = { n: 0 };
   const lines: Record<string, unknown>[] = [];
@@ -114,6 +136,7 @@ async function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: 
     WORKER_RETRY_MAX_DELAY_MS: '2',
     KAFKA_TOPIC_STUDY_AVAILABLE: TOPIC,
     HTTP_PORT: '0',
+    ...options.environment,
   });
   const loop = new FakeLoop();
   const worker = await startTestWorker(config, {
@@ -137,7 +160,8 @@ async function setup(options: { errors?: Error[]; series?: { seriesInstanceUid: 
       },
       {
         token: STUDY_SOURCES,
-        value: () => failingSource(options.errors ?? [new Error('no source')], calls),
+        value: (_uid: string, signal: AbortSignal) =>
+          options.stalled ? stalledSource(signal) : failingSource(options.errors ?? [new Error('no source')], calls),
       },
       { token: RESULT_PUBLISHER, value: publisher },
       { token: FRAME_DECODER, value: { decode: () => Promise.reject(new Error('not used')), close: async () => {} } },
@@ -255,6 +279,15 @@ describe('the worker application, message by message', () => {
     const { handler, calls } = await setup({ errors: [new PermanentError('STUDY_NOT_FOUND', 'gone')] });
     expect(await handler.handle(studyAvailable(), undefined, 3)).toBe('commit');
     expect(calls.n).toBe(1);
+  });
+
+  it('parks a study that outlasts WORKER_STUDY_DEADLINE_MS, aborting the request under way (DEADLINE_EXCEEDED)', async () => {
+    const { handler, publisher } = await setup({ stalled: true, environment: { WORKER_STUDY_DEADLINE_MS: '200' } });
+    const started = Date.now();
+    expect(await handler.handle(studyAvailable())).toBe('commit');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.DEADLINE_EXCEEDED, studyInstanceUid: STUDY });
+    expect(publisher.failed[0].message).toMatch(/WORKER_STUDY_DEADLINE_MS=200/);
   });
 
   it('parks an unexpected exception from the handler as INTERNAL instead of letting it escape', async () => {

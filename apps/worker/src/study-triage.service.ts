@@ -69,9 +69,36 @@ export class StudyTriageService {
     @Inject(TRIAGE_TRACER) private readonly tracer: TriageTracer,
   ) {}
 
-  async triage({ event, signal, log, deliveries, onAttempt }: TriageRequest): Promise<void> {
+  async triage({ event, signal: shutdown, log, deliveries, onAttempt }: TriageRequest): Promise<void> {
     this.checkDeliveries(deliveries);
     this.checkArchive(event);
+    // One clock for the whole study, retries included: a server that trickles a byte at a time
+    // must not hold the partition forever. The step in progress stops at its next check.
+    const { studyDeadlineMs } = this.config.worker;
+    const deadline = new AbortController();
+    const timer = setTimeout(
+      () =>
+        deadline.abort(
+          new PermanentError(
+            'DEADLINE_EXCEEDED',
+            `the study did not finish within WORKER_STUDY_DEADLINE_MS=${studyDeadlineMs} (a stalled archive?)`,
+          ),
+        ),
+      studyDeadlineMs,
+    );
+    try {
+      await this.triageWithin(event, AbortSignal.any([shutdown, deadline.signal]), log, onAttempt);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async triageWithin(
+    event: StudyAvailable,
+    signal: AbortSignal,
+    log: JsonLogger,
+    onAttempt: (attempt: number) => void,
+  ): Promise<void> {
     let attempts = 0;
     const result = await withRetry(
       async (attempt) => {
@@ -125,7 +152,7 @@ export class StudyTriageService {
     );
     if (prior.kind !== 'none') return { prior };
     const outcome = await runTriage(
-      { source: this.studySources(event.studyInstanceUid), studyInstanceUid: event.studyInstanceUid },
+      { source: this.studySources(event.studyInstanceUid, signal), studyInstanceUid: event.studyInstanceUid },
       { analyzer: this.analyzer, archive: this.archive, reports: this.reports },
       {
         identifierSystem: this.config.fhir.identifierSystem,

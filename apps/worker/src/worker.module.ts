@@ -81,8 +81,8 @@ function adapterProviders(config: AppConfig): Provider[] {
       provide: STUDY_SOURCES,
       useFactory:
         (client: DicomwebClient): StudySources =>
-        (studyInstanceUid) =>
-          new DicomwebStudySource(client, studyInstanceUid),
+        (studyInstanceUid, signal) =>
+          new DicomwebStudySource(client, studyInstanceUid, signal),
       inject: [DICOMWEB_CLIENT],
     },
     {

@@ -85,6 +85,8 @@ const environmentSchema = z
     WORKER_RETRY_MAX_DELAY_MS: milliseconds.default(60_000),
     /** On SIGTERM, how long a study in flight may take to finish before it is left uncommitted. */
     SHUTDOWN_DEADLINE_MS: milliseconds.default(30_000),
+    /** The longest one study may take, its retries included; then it is parked (a stalled archive). */
+    WORKER_STUDY_DEADLINE_MS: milliseconds.default(30 * 60_000),
     /** Deliveries of one message that a worker process died during (OOM, crash) before it is parked. */
     WORKER_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(3),
   })
@@ -153,6 +155,8 @@ export interface AppConfig {
     shutdownDeadlineMs: number;
     /** A message whose earlier deliveries ended with the process dying this often is parked unprocessed. */
     maxDeliveries: number;
+    /** The longest one study may take, its retries included. */
+    studyDeadlineMs: number;
   };
 }
 
@@ -218,6 +222,7 @@ export function parseConfig(environment: Environment): AppConfig {
       },
       shutdownDeadlineMs: env.SHUTDOWN_DEADLINE_MS,
       maxDeliveries: env.WORKER_MAX_DELIVERIES,
+      studyDeadlineMs: env.WORKER_STUDY_DEADLINE_MS,
     },
   };
 }

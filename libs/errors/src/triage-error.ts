@@ -15,6 +15,7 @@ export type FailureCode =
   | 'RETRIES_EXHAUSTED'
   | 'TOO_LARGE'
   | 'WORKER_DIED'
+  | 'DEADLINE_EXCEEDED'
   | 'INTERNAL';
 
 export abstract class TriageError extends Error {
