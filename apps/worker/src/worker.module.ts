@@ -114,7 +114,10 @@ function adapterProviders(config: AppConfig): Provider[] {
         }),
       inject: [JsonLogger],
     },
-    { provide: FRAME_DECODER, useFactory: () => createFrameDecoder(availableParallelism()) },
+    {
+      provide: FRAME_DECODER,
+      useFactory: () => createFrameDecoder(config.worker.decodeThreads ?? availableParallelism()),
+    },
     { provide: MemoryBudget, useFactory: () => new MemoryBudget(config.worker.memoryBudgetMb) },
     // No-op unless the OpenTelemetry SDK was started (otel.ts, before main).
     { provide: TRIAGE_TRACER, useFactory: () => new OtelTriageTracer() },

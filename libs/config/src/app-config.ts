@@ -77,6 +77,8 @@ const environmentSchema = z
 
     /** Studies processed at once by one worker process. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
+    /** Threads that decode frames (their memory is outside WORKER_MEMORY_BUDGET_MB); default one per core. */
+    WORKER_DECODE_THREADS: z.coerce.number().int().min(1).max(64).optional(),
     /** Memory the studies in flight may use together; a study waits until its estimate fits. */
     WORKER_MEMORY_BUDGET_MB: z.coerce.number().int().min(64).default(4096),
     /** Attempts for a transiently failing study (archive, FHIR or broker down) before TriageFailed. */
@@ -150,6 +152,8 @@ export interface AppConfig {
   };
   worker: {
     concurrency: number;
+    /** Frame decoding threads; undefined: one per core. */
+    decodeThreads?: number;
     memoryBudgetMb: number;
     retry: { attempts: number; initialDelayMs: number; maxDelayMs: number };
     shutdownDeadlineMs: number;
@@ -214,6 +218,7 @@ export function parseConfig(environment: Environment): AppConfig {
     },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
+      ...(env.WORKER_DECODE_THREADS === undefined ? {} : { decodeThreads: env.WORKER_DECODE_THREADS }),
       memoryBudgetMb: env.WORKER_MEMORY_BUDGET_MB,
       retry: {
         attempts: env.WORKER_RETRY_ATTEMPTS,

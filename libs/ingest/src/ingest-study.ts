@@ -10,6 +10,7 @@ import {
   type DicomAttributes,
   type FrameDecoder,
   type GeometryTolerances,
+  type SeriesCandidate,
   type SeriesSelection,
   type SeriesSelectionRules,
   type VolumeSanityRules,
@@ -24,6 +25,11 @@ export interface IngestOptions {
   log: (line: string) => void;
   /** Decodes frames; a pool of threads decodes as many instances at once as it has threads. */
   decoder: FrameDecoder;
+  /**
+   * Admits the chosen series (headers only) before its volume is allocated or any pixel is
+   * fetched: may wait for memory, or throw when it is too large. Default: admits everything.
+   */
+  admit: (series: SeriesCandidate) => Promise<void>;
 }
 
 export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
@@ -32,6 +38,7 @@ export const DEFAULT_INGEST_OPTIONS: IngestOptions = {
   sanity: DEFAULT_SANITY_RULES,
   log: () => undefined,
   decoder: inThreadDecoder,
+  admit: async () => undefined,
 };
 
 export interface IngestedStudy {
@@ -54,6 +61,7 @@ export async function ingestStudy(source: StudySource, overrides: Partial<Ingest
   const { seriesInstanceUid, reason } = selection.selected;
   options.log(`series ${seriesInstanceUid} chosen: ${reason}`);
   const series = inventory.series.find((s) => s.seriesInstanceUid === seriesInstanceUid)!;
+  await options.admit(series);
   const plan = planVolume(series.instances, options.tolerances);
   const builder = new VolumeBuilder(plan, options.decoder);
   await forEachConcurrently(source.instances(series), options.decoder.threads, (file) => builder.addInstance(file));

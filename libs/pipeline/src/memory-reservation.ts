@@ -1,5 +1,4 @@
 import type { SeriesCandidate } from '@app/dicom';
-import type { StudySource } from '@app/ingest';
 
 /** The size of the series the pipeline is about to decode, known from headers only. */
 export interface SeriesFootprint {
@@ -24,28 +23,24 @@ export function seriesFootprint(series: SeriesCandidate): SeriesFootprint {
 }
 
 /**
- * Wraps a study source so that the chosen series' memory is reserved after the series
- * is selected (headers only) and before its first pixel is fetched. `release` is safe
- * to call whether or not a reservation was made, and more than once.
+ * The memory of one study: `admit` reserves the chosen series' share (from headers, before
+ * its volume is allocated or a pixel fetched), `release` gives it back. `release` is safe to
+ * call whether or not a reservation was made, and more than once.
  */
-export function withMemoryReservation(
-  source: StudySource,
-  reserve: ReserveMemory,
-  signal?: AbortSignal,
-): { source: StudySource; release: () => void } {
+export interface MemoryAdmission {
+  admit(series: SeriesCandidate): Promise<void>;
+  release(): void;
+}
+
+export function memoryAdmission(reserve: ReserveMemory | undefined, signal?: AbortSignal): MemoryAdmission {
   let release: (() => void) | undefined;
-  const guarded: StudySource = {
-    label: source.label,
-    inventory: () => source.inventory(),
-    async *instances(series) {
+  return {
+    async admit(series) {
+      if (!reserve) return;
       release?.();
       release = await reserve(seriesFootprint(series), signal);
-      yield* source.instances(series);
     },
-  };
-  return {
-    source: guarded,
-    release: () => {
+    release() {
       const done = release;
       release = undefined;
       done?.();

@@ -51,6 +51,10 @@ function ctSeries(studyInstanceUid?: string): SyntheticCtSeries {
   });
 }
 
+async function refuseEverySeries(footprint: { voxels: number }): Promise<() => void> {
+  throw new PermanentError('TOO_LARGE', `${footprint.voxels} voxels do not fit`);
+}
+
 describe('runTriage', () => {
   let series: SyntheticCtSeries;
   let files: Uint8Array[];
@@ -193,5 +197,16 @@ describe('runTriage', () => {
       ),
     ).rejects.toThrow('refused');
     expect(events).toEqual([`reserve ${64 * 64 * 24}`, 'release']);
+  });
+
+  it('admits a series before its volume is allocated: one claiming 30000 × 30000 pixels is refused, not allocated', async () => {
+    const huge = syntheticCtSeries({ rows: 8, columns: 8, slices: 20, attributes: { Rows: 30_000, Columns: 30_000 } });
+    await expect(
+      runTriage(
+        { source: new MemoryStudySource(huge.instances.map((i) => i.bytes)) },
+        { analyzer: new ThresholdAnalyzer(), archive: new FakeArchive(), reports: new FakeReports() },
+        { ...options, reserveMemory: refuseEverySeries },
+      ),
+    ).rejects.toMatchObject({ code: 'TOO_LARGE', message: `${30_000 * 30_000 * 20} voxels do not fit` });
   });
 });

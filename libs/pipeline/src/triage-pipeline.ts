@@ -18,7 +18,7 @@ import {
 } from '@app/seg';
 import { encodeMeasurementReport } from '@app/sr';
 import { DEFAULT_PRIORITY_RULES, triagePriority, type ModelIdentity, type PriorityRules } from '@app/triage-contracts';
-import { withMemoryReservation, type ReserveMemory } from './memory-reservation.js';
+import { memoryAdmission, type MemoryAdmission, type ReserveMemory } from './memory-reservation.js';
 import type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from './ports.js';
 import type { StepName, StepTimings, StoredDicomObject, TriageOutcome } from './triage-outcome.js';
 import { NO_TRACING, type StudyTrace, type TriageTracer } from './triage-tracer.js';
@@ -102,51 +102,89 @@ async function triageStudy(
     return result;
   };
 
-  const memory = options.reserveMemory
-    ? withMemoryReservation(input.source, options.reserveMemory, options.signal)
-    : { source: input.source, release: () => undefined };
+  const memory = memoryAdmission(options.reserveMemory, options.signal);
+  let encoded: Encoded;
   try {
-    const study = await step('fetchStudy', () => fetchStudy(memory.source, options));
-    trace.fetched({
-      studyInstanceUid: study.studyInstanceUid,
-      seriesInstanceUid: study.selection.selected.seriesInstanceUid,
-      slices: study.volume.geometry.slices,
-    });
-    const analysis = await step('analyze', () => analyze(ports.analyzer, study));
-    timings.inference = analysis.timings;
-    await options.onAnalyzed?.(study, analysis);
-    const now = (options.now ?? (() => new Date()))();
-    const seg = await step('encodeSeg', () => encodeSeg(study, analysis, ports.analyzer.model, { ...options, now }));
-    const sr = await step('encodeSr', () => encodeSr(study, analysis, seg, { ...options, now }));
-    // The volume and masks are no longer needed: let them go before the slow network steps.
+    encoded = await decodeAnalyzeEncode(input.source, ports, options, memory, step, trace);
+  } finally {
+    // The volume and masks were local to decodeAnalyzeEncode: nothing refers to them any more,
+    // so the memory reserved for them really is free before the slow network steps.
     memory.release();
-    options.signal?.throwIfAborted();
-    const stored = await step('storeObjects', () => storeObjects(ports.archive, [seg, sr]), false);
-    const bundle = buildReport(study, analysis, seg, sr, { identifierSystem: options.identifierSystem, now });
-    const report = await step('writeReport', () => writeReport(ports.reports, bundle), false);
-    const measurements = analysis.measurements;
-    return {
+  }
+  options.signal?.throwIfAborted();
+  const { seg, sr, bundle, summary, inference } = encoded;
+  timings.inference = inference;
+  const stored = await step('storeObjects', () => storeObjects(ports.archive, [seg, sr]), false);
+  const report = await step('writeReport', () => writeReport(ports.reports, bundle), false);
+  return {
+    ...summary,
+    priority: triagePriority(summary.measurements, options.priority ?? DEFAULT_PRIORITY_RULES),
+    segmentation: { ...storedRef(seg, stored, 0), frameCount: seg.frameCount, segments: seg.segments },
+    structuredReport: storedRef(sr, stored, 1),
+    report,
+    timings: { ...(timings as StepTimings), totalMs: Math.round(performance.now() - started) },
+  };
+}
+
+type Step = <T>(name: StepName, work: () => T | Promise<T>, interruptible?: boolean) => Promise<T>;
+
+/** What the write-back needs: the encoded objects, the report and the small facts of the outcome. */
+interface Encoded {
+  seg: EncodedSegmentation;
+  sr: EncodedDicomObject;
+  bundle: fhir4.Bundle;
+  inference: TriageAnalysis['timings'];
+  summary: Pick<
+    TriageOutcome,
+    'studyInstanceUid' | 'series' | 'rejectedSeries' | 'unreadable' | 'model' | 'measurements'
+  >;
+}
+
+/** fetchStudy → analyze → encodeSeg → encodeSr: the steps that hold the volume and the masks. */
+async function decodeAnalyzeEncode(
+  source: StudySource,
+  ports: TriagePorts,
+  options: TriageOptions,
+  memory: MemoryAdmission,
+  step: Step,
+  trace: StudyTrace,
+): Promise<Encoded> {
+  const study = await step('fetchStudy', () =>
+    fetchStudy(source, { ...options, admit: (series) => memory.admit(series) }),
+  );
+  const { geometry } = study.volume;
+  trace.fetched({
+    studyInstanceUid: study.studyInstanceUid,
+    seriesInstanceUid: study.selection.selected.seriesInstanceUid,
+    slices: geometry.slices,
+  });
+  const analysis = await step('analyze', () => analyze(ports.analyzer, study));
+  await options.onAnalyzed?.(study, analysis);
+  const now = (options.now ?? (() => new Date()))();
+  const seg = await step('encodeSeg', () => encodeSeg(study, analysis, ports.analyzer.model, { ...options, now }));
+  const sr = await step('encodeSr', () => encodeSr(study, analysis, seg, { ...options, now }));
+  const bundle = buildReport(study, analysis, seg, sr, { identifierSystem: options.identifierSystem, now });
+  const { measurements } = analysis;
+  return {
+    seg,
+    sr,
+    bundle,
+    inference: analysis.timings,
+    summary: {
       studyInstanceUid: study.studyInstanceUid,
       series: {
         seriesInstanceUid: study.selection.selected.seriesInstanceUid,
         reason: study.selection.selected.reason,
-        slices: study.volume.geometry.slices,
-        columns: study.volume.geometry.columns,
-        rows: study.volume.geometry.rows,
+        slices: geometry.slices,
+        columns: geometry.columns,
+        rows: geometry.rows,
       },
       rejectedSeries: study.selection.rejected,
       unreadable: study.unreadable,
       model: measurements.model,
       measurements,
-      priority: triagePriority(measurements, options.priority ?? DEFAULT_PRIORITY_RULES),
-      segmentation: { ...storedRef(seg, stored, 0), frameCount: seg.frameCount, segments: seg.segments },
-      structuredReport: storedRef(sr, stored, 1),
-      report,
-      timings: { ...(timings as StepTimings), totalMs: Math.round(performance.now() - started) },
-    };
-  } finally {
-    memory.release();
-  }
+    },
+  };
 }
 
 // ---------------------------------------------------------------- the steps
@@ -154,10 +192,11 @@ async function triageStudy(
 /** QIDO/WADO (or a folder) → the chosen axial CT series as a HU volume. */
 export function fetchStudy(
   source: StudySource,
-  options: Pick<TriageOptions, 'decoder' | 'log'> = {},
+  options: Pick<TriageOptions, 'decoder' | 'log'> & { admit?: MemoryAdmission['admit'] } = {},
 ): Promise<IngestedStudy> {
   const log = options.log;
   return ingestStudy(source, {
+    ...(options.admit ? { admit: options.admit } : {}),
     ...(options.decoder ? { decoder: options.decoder } : {}),
     ...(log ? { log: (line: string) => log(line, { step: 'fetchStudy' }) } : {}),
   });
