@@ -109,9 +109,9 @@ describe.skipIf(!helm)('helm lint and template', () => {
   });
 
   it('renders a ConfigMap the worker’s own configuration parser accepts, value for value', () => {
-    const configMap = byKind(render('worker.shutdownDeadlineSeconds=45', 'inference.threads=4').stdout).get(
-      'ConfigMap',
-    )!;
+    const configMap = byKind(
+      render('worker.shutdownDeadlineSeconds=45', 'inference.threads=4', 'worker.decodeThreads=2').stdout,
+    ).get('ConfigMap')!;
     const data = Object.fromEntries(
       [...configMap.matchAll(/^ {2}([A-Z][A-Z0-9_]*): "(.*)"$/gm)].map((m) => [m[1], m[2]]),
     );
@@ -124,6 +124,11 @@ describe.skipIf(!helm)('helm lint and template', () => {
     expect(config.inference.intraOpThreads).toBe(4);
     expect(config.worker.shutdownDeadlineMs).toBe(45_000);
     expect(config.worker.memoryBudgetMb).toBe(4096);
+    expect(config.worker.studyDeadlineMs).toBe(1_800_000);
+    expect(config.worker.maxDeliveries).toBe(3);
+    expect(config.worker.decodeThreads).toBe(2);
+    // Without decodeThreads the worker takes one thread per CPU: the variable is not rendered.
+    expect(byKind(render().stdout).get('ConfigMap')).not.toMatch(/WORKER_DECODE_THREADS/);
   });
 
   it('takes credentials only by Secret reference', () => {

@@ -52,7 +52,7 @@ class FakeLoop implements MessageLoop {
   }
   async stop() {}
   deliver(consumed: ConsumedMessage, signal = new AbortController().signal, deliveries = 1) {
-    return this.handler!(consumed, { signal, deliveries });
+    return this.handler!(consumed, { signal, deliveries, stillOwned: () => true });
   }
 }
 

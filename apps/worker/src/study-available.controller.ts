@@ -37,6 +37,7 @@ export class StudyAvailableController {
       signal: delivery.getSignal(),
       log,
       deliveries,
+      stillOwned: () => delivery.isStillOwner(),
       onAttempt: (attempt) => delivery.recordAttempt(attempt),
     });
     return 'commit';

@@ -20,6 +20,7 @@ import { srUids } from '@app/sr';
 import { triagePriority, type ModelIdentity } from '@app/triage-contracts';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
+import { PartitionLostError } from './partition-lost.error.js';
 import type { ResultPublisher, StudySources } from './ports.js';
 import {
   ANALYZER,
@@ -43,6 +44,8 @@ export interface TriageRequest {
   log: JsonLogger;
   /** 1, or more when worker processes died during earlier deliveries of this message. */
   deliveries: number;
+  /** False once the group rebalanced or dropped us: nothing may be written back then. */
+  stillOwned: () => boolean;
   /** Told the number of each attempt as it starts. */
   onAttempt: (attempt: number) => void;
 }
@@ -69,7 +72,8 @@ export class StudyTriageService {
     @Inject(TRIAGE_TRACER) private readonly tracer: TriageTracer,
   ) {}
 
-  async triage({ event, signal: shutdown, log, deliveries, onAttempt }: TriageRequest): Promise<void> {
+  async triage(request: TriageRequest): Promise<void> {
+    const { event, signal: shutdown, deliveries } = request;
     this.checkDeliveries(deliveries);
     this.checkArchive(event);
     // One clock for the whole study, retries included: a server that trickles a byte at a time
@@ -87,24 +91,20 @@ export class StudyTriageService {
       studyDeadlineMs,
     );
     try {
-      await this.triageWithin(event, AbortSignal.any([shutdown, deadline.signal]), log, onAttempt);
+      await this.triageWithin({ ...request, signal: AbortSignal.any([shutdown, deadline.signal]) });
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private async triageWithin(
-    event: StudyAvailable,
-    signal: AbortSignal,
-    log: JsonLogger,
-    onAttempt: (attempt: number) => void,
-  ): Promise<void> {
+  private async triageWithin(request: TriageRequest): Promise<void> {
+    const { event, signal, log, onAttempt } = request;
     let attempts = 0;
     const result = await withRetry(
       async (attempt) => {
         attempts = attempt;
         onAttempt(attempt);
-        return this.attempt(event, signal, log);
+        return this.attempt(request);
       },
       this.config.worker.retry,
       {
@@ -143,7 +143,7 @@ export class StudyTriageService {
     });
   }
 
-  private async attempt(event: StudyAvailable, signal: AbortSignal, log: JsonLogger): Promise<Attempted> {
+  private async attempt({ event, signal, log, stillOwned }: TriageRequest): Promise<Attempted> {
     const prior = await findPriorTriage(
       event,
       this.analyzer.model,
@@ -167,6 +167,9 @@ export class StudyTriageService {
         },
         decoder: this.decoder,
         tracer: this.tracer,
+        beforeWriteBack: () => {
+          if (!stillOwned()) throw new PartitionLostError();
+        },
       },
     );
     return { outcome };

@@ -10,12 +10,13 @@ import {
   type StudyAvailable,
 } from '@app/messaging';
 import { JsonLogger } from './json-logger.js';
+import { PartitionLostError } from './partition-lost.error.js';
 import type { ResultPublisher } from './ports.js';
 import { RESULT_PUBLISHER } from './tokens.js';
 
 /**
- * Whatever a StudyAvailable handler throws ends here. Interrupted by shutdown: 'leave' (the
- * next owner redoes it). Anything else is parked: TriageFailed, then the original message
+ * Whatever a StudyAvailable handler throws ends here. Interrupted by shutdown, or the partition
+ * lost in a rebalance before the write-back: 'leave' (the next owner redoes it). Anything else is parked: TriageFailed, then the original message
  * with the reason on the dead-letter topic, then 'commit'. If the broker refuses those, the
  * error travels on and the transport fetches the message again after a pause.
  */
@@ -41,6 +42,10 @@ export class TriageFailureFilter implements RpcExceptionFilter {
     });
     if (delivery.getSignal().aborted) {
       log.write('warn', 'interrupted by shutdown; left uncommitted for redelivery', { attempts });
+      return 'leave';
+    }
+    if (exception instanceof PartitionLostError) {
+      log.write('warn', 'the group rebalanced during the study; nothing written back, left to the new owner');
       return 'leave';
     }
     const error = asTriageError(exception);

@@ -48,7 +48,21 @@ export interface MessageContext {
   signal: AbortSignal;
   /** This delivery's number: 1, or more when earlier ones ended with the process dying (delivery-count.ts). */
   deliveries: number;
+  /**
+   * False once a heartbeat during this delivery learnt that the group is rebalancing or has
+   * moved on without us: the partition may already be another member's, so this one must not
+   * write anything back (a fence against two members triaging the same study at once).
+   */
+  stillOwned: () => boolean;
 }
+
+/** Heartbeat answers that mean the group is rebalancing or no longer counts us in. */
+const MEMBERSHIP_ERRORS = new Set([
+  'REBALANCE_IN_PROGRESS',
+  'ILLEGAL_GENERATION',
+  'UNKNOWN_MEMBER_ID',
+  'FENCED_INSTANCE_ID',
+]);
 
 export type MessageHandler = (message: ConsumedMessage, context: MessageContext) => Promise<MessageDisposition>;
 
@@ -180,12 +194,13 @@ export class KafkaStudyConsumer {
     let finish!: () => void;
     const entry = { abort, done: new Promise<void>((resolve) => (finish = resolve)) };
     this.inFlight.add(entry);
+    let owned = true;
     const beat = setInterval(() => {
-      payload
-        .heartbeat()
-        .catch((error: unknown) =>
-          this.options.log('warn', 'heartbeat failed', { error: (error as Error).message, partition }),
-        );
+      payload.heartbeat().catch((error: unknown) => {
+        const type = (error as { type?: string }).type;
+        if (type && MEMBERSHIP_ERRORS.has(type)) owned = false;
+        this.options.log('warn', 'heartbeat failed', { error: (error as Error).message, type, partition });
+      });
     }, this.options.heartbeatIntervalMs);
     let deliveries = 0;
     try {
@@ -200,7 +215,7 @@ export class KafkaStudyConsumer {
           headers: headersOf(message.headers),
           timestamp: message.timestamp,
         },
-        { signal: abort.signal, deliveries },
+        { signal: abort.signal, deliveries, stillOwned: () => owned },
       ).catch((error: unknown): MessageDisposition => {
         // Never kafkajs's to handle: it would restart the consumer and rebalance the group.
         this.options.log('error', 'message handler failed', {

@@ -209,4 +209,24 @@ describe('runTriage', () => {
       ),
     ).rejects.toMatchObject({ code: 'TOO_LARGE', message: `${30_000 * 30_000 * 20} voxels do not fit` });
   });
+
+  it('writes nothing back when the fence before the write-back throws (the partition moved on)', async () => {
+    const archive = new FakeArchive();
+    const reports = new FakeReports();
+    const lost = new Error('partition lost');
+    await expect(
+      runTriage(
+        { source: new MemoryStudySource(files) },
+        { analyzer: new ThresholdAnalyzer(), archive, reports },
+        {
+          ...options,
+          beforeWriteBack: () => {
+            throw lost;
+          },
+        },
+      ),
+    ).rejects.toBe(lost);
+    expect(archive.stored.size).toBe(0);
+    expect(reports.bundles).toHaveLength(0);
+  });
 });

@@ -59,6 +59,11 @@ export interface TriageOptions {
    * write-back has begun it runs to the end (bounded by the ports' own timeouts).
    */
   signal?: AbortSignal;
+  /**
+   * Called just before the write-back begins; throws to stop the study there (the worker: the
+   * Kafka partition was lost to another member, which redoes the study).
+   */
+  beforeWriteBack?: () => void;
   /** Admits the chosen series into memory before any pixel is fetched (backpressure, size cap). */
   reserveMemory?: ReserveMemory;
   priority?: PriorityRules;
@@ -112,6 +117,7 @@ async function triageStudy(
     memory.release();
   }
   options.signal?.throwIfAborted();
+  options.beforeWriteBack?.();
   const { seg, sr, bundle, summary, inference } = encoded;
   timings.inference = inference;
   const stored = await step('storeObjects', () => storeObjects(ports.archive, [seg, sr]), false);

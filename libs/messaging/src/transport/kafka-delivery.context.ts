@@ -7,7 +7,7 @@ import type { ConsumedMessage } from '../kafka-consumer.js';
  * when shutdown's deadline passes, how many deliveries of it a process died during, and
  * how many attempts the handler has made.
  */
-export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, AbortSignal, number]> {
+export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, AbortSignal, number, () => boolean]> {
   private attempts = 1;
 
   getMessage(): ConsumedMessage {
@@ -22,6 +22,11 @@ export class KafkaDeliveryContext extends BaseRpcContext<[ConsumedMessage, Abort
   /** 1, or more when earlier deliveries of this message ended with the worker process dying. */
   getDeliveries(): number {
     return this.args[2];
+  }
+
+  /** False once the group rebalanced or dropped us during this delivery: write nothing back. */
+  isStillOwner(): boolean {
+    return this.args[3]();
   }
 
   /** Attempts made at this delivery so far (a handler that retries says so with recordAttempt). */
