@@ -22,7 +22,6 @@ import {
   ARCHIVE_SINK,
   DICOMWEB_CLIENT,
   FRAME_DECODER,
-  MESSAGE_TRANSPORT,
   REPORT_INDEX,
   REPORT_SINK,
   RESULT_PUBLISHER,
@@ -154,14 +153,13 @@ export function createTransport(
 @Module({})
 // oxlint-disable-next-line typescript/no-extraneous-class
 export class WorkerModule {
-  /** `transport` is also the microservice's strategy: the health checks read its consumer. */
+  /** `transport` is also the microservice's strategy; the health checks read its consumer status. */
   static forRoot(config: AppConfig, logger: JsonLogger, transport: KafkaStudyTransport): DynamicModule {
     return {
       module: WorkerModule,
       controllers: [StudyAvailableController],
       providers: [
         { provide: JsonLogger, useValue: logger },
-        { provide: MESSAGE_TRANSPORT, useValue: transport },
         ...adapterProviders(config),
         {
           provide: HealthServer,
