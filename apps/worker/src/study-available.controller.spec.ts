@@ -64,8 +64,10 @@ class RecordingPublisher {
   failed: TriageFailed[] = [];
   deadLetters: { original: ConsumedMessage; reason: DeadLetterReason }[] = [];
   failWith?: Error;
+  /** Refuses TriageCompleted only (a deleted result topic). */
+  refuseCompletedWith?: Error;
   async publishCompleted(event: TriageCompleted) {
-    if (this.failWith) throw this.failWith;
+    if (this.failWith ?? this.refuseCompletedWith) throw this.failWith ?? this.refuseCompletedWith;
     this.completed.push(event);
   }
   async publishFailed(event: TriageFailed) {
@@ -265,6 +267,26 @@ describe('the worker application, message by message', () => {
     const { handler, publisher } = await setup({ errors: [new PermanentError('STUDY_NOT_FOUND', 'gone')] });
     publisher.failWith = new Error('broker unavailable');
     await expect(handler.handle(studyAvailable())).rejects.toThrow('broker unavailable');
+  });
+
+  it('asks for the message again, parking nothing, when the broker refuses a TriageCompleted (result topic missing)', async () => {
+    const series = [
+      { seriesInstanceUid: CT, modality: 'CT' },
+      { seriesInstanceUid: segUids(CT, model).seriesInstanceUid, modality: 'SEG' },
+      { seriesInstanceUid: srUids(CT, model).seriesInstanceUid, modality: 'SR' },
+    ];
+    const { handler, publisher, lines } = await setup({ series });
+    publisher.refuseCompletedWith = new Error('This server does not host this topic-partition');
+    expect(await handler.handle(studyAvailable())).toBe('retry');
+    expect(publisher.failed).toHaveLength(0);
+    expect(publisher.deadLetters).toHaveLength(0);
+    expect(lines.some((l) => l.msg === 'written back but not answered; fetching the message again after a pause')).toBe(
+      true,
+    );
+    // Once the topic is back, the next delivery answers from the stored report.
+    publisher.refuseCompletedWith = undefined;
+    expect(await handler.handle(studyAvailable())).toBe('commit');
+    expect(publisher.completed).toHaveLength(1);
   });
 
   it('parks a message whose deliveries killed WORKER_MAX_DELIVERIES processes, unprocessed (WORKER_DIED)', async () => {

@@ -18,6 +18,7 @@ import {
 import { segUids } from '@app/seg';
 import { srUids } from '@app/sr';
 import { triagePriority, type ModelIdentity } from '@app/triage-contracts';
+import { AnswerNotPublishedError } from './answer-not-published.error.js';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
 import { PartitionLostError } from './partition-lost.error.js';
@@ -121,7 +122,7 @@ export class StudyTriageService {
       }
       // The answer may never have gone out (a publish that failed, a worker killed after the
       // report): it is sent again from what was stored, with the same event id.
-      await this.publisher.publishCompleted(storedCompletedEvent(event, prior, this.analyzer.model));
+      await this.answer(storedCompletedEvent(event, prior, this.analyzer.model));
       log.info('skipped: already triaged by this model (SEG, SR and report exist); TriageCompleted sent again', {
         skip: prior.kind,
         diagnosticReport: prior.report.diagnosticReport,
@@ -129,7 +130,7 @@ export class StudyTriageService {
       return;
     }
     const { outcome } = result;
-    await this.publisher.publishCompleted(completedEvent(event, outcome));
+    await this.answer(completedEvent(event, outcome));
     log.info('triage completed', {
       seriesInstanceUid: outcome.series.seriesInstanceUid,
       priority: outcome.priority,
@@ -141,6 +142,14 @@ export class StudyTriageService {
       attempts,
       timings: outcome.timings,
     });
+  }
+
+  private async answer(completed: TriageCompleted): Promise<void> {
+    try {
+      await this.publisher.publishCompleted(completed);
+    } catch (error) {
+      throw new AnswerNotPublishedError(error);
+    }
   }
 
   private async attempt({ event, signal, log, stillOwned }: TriageRequest): Promise<Attempted> {

@@ -48,6 +48,10 @@ export class KafkaEventPublisher {
       logCreator: () => (entry: LogEntry) => kafkajsLog(options.log, entry),
     });
     this.producer = kafka.producer({
+      // Topics are the operators' (partitions, replication, ACLs): a result topic deleted by
+      // mistake must stop the answers visibly (readiness, redelivery), not come back with
+      // the broker's defaults.
+      allowAutoTopicCreation: false,
       idempotent: true,
       maxInFlightRequests: 1,
       createPartitioner: Partitioners.DefaultPartitioner,
