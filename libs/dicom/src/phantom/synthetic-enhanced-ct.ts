@@ -1,4 +1,4 @@
-import { writePart10 } from '../part10-writer.js';
+import { writePart10, type Dataset } from '../part10-writer.js';
 import { syntheticCtSeries, type SyntheticCtOptions, type SyntheticCtSeries } from './synthetic-ct.js';
 import { SopClass } from '../sop-classes.js';
 import { newUid } from '../uid.js';
@@ -8,7 +8,13 @@ import { newUid } from '../uid.js';
  * with per-frame positions. `frameOrder` lists which slice each frame holds, so
  * tests can store frames out of spatial order.
  */
-export function syntheticEnhancedCt(options: SyntheticCtOptions & { frameOrder?: number[] } = {}): {
+export function syntheticEnhancedCt(
+  options: SyntheticCtOptions & {
+    frameOrder?: number[];
+    /** Overrides of the multi-frame instance's own attributes (e.g. its functional groups). */
+    instanceAttributes?: Dataset;
+  } = {},
+): {
   instance: Buffer;
   sopInstanceUid: string;
   series: SyntheticCtSeries;
@@ -60,6 +66,7 @@ export function syntheticEnhancedCt(options: SyntheticCtOptions & { frameOrder?:
       PlanePositionSequence: [{ ImagePositionPatient: slice.position }],
     })),
     PixelData: pixels,
+    ...options.instanceAttributes,
   });
   return { instance, sopInstanceUid, series };
 }

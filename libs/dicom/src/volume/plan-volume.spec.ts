@@ -106,4 +106,24 @@ describe('planVolume', () => {
     );
     expect(plan.slices[0].rescaleIntercept).toBe(-1024);
   });
+
+  // Frames without a functional group have no known position: planning only the others used to
+  // triage a partial volume (the unplanned frames were skipped as if duplicates).
+  it.each([7, 0, 12])('fails on a 10-frame instance with %i per-frame functional groups', (groups) => {
+    const positions = syntheticCtSeries({ rows: 2, columns: 2, slices: 12 }).instances.map((i) => i.position);
+    const { instance } = syntheticEnhancedCt({
+      rows: 8,
+      columns: 8,
+      slices: 10,
+      instanceAttributes: {
+        PerFrameFunctionalGroupsSequence: positions
+          .slice(0, groups)
+          .map((position) => ({ PlanePositionSequence: [{ ImagePositionPatient: position }] })),
+      },
+    });
+    expectGeometryError(
+      () => planVolume([readPart10(instance).dataset]),
+      new RegExp(`${groups} per-frame functional groups for 10 frames`),
+    );
+  });
 });

@@ -84,6 +84,14 @@ function framesOf(instance: DicomAttributes): FrameAttributes[] {
   const sopInstanceUid = instance.string('SOPInstanceUID') ?? '';
   const sopClassUid = instance.string('SOPClassUID') ?? '';
   const perFrame = instance.sequence('PerFrameFunctionalGroupsSequence');
+  // Each frame is positioned by its own group: a frame without one has no known place, and
+  // planning only the others would analyse a partial volume.
+  const frameCount = instance.number('NumberOfFrames') ?? 1;
+  if (perFrame.length === 0 ? frameCount !== 1 : perFrame.length !== frameCount) {
+    throw new InvalidGeometryError(
+      `instance ${sopInstanceUid} has ${perFrame.length} per-frame functional groups for ${frameCount} frames`,
+    );
+  }
   if (perFrame.length === 0) {
     return [
       {
