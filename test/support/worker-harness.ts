@@ -162,8 +162,9 @@ export class EventSender {
     return { eventId: event.eventId, bytes: value };
   }
 
-  async raw(value: Buffer, key: string | null = null): Promise<void> {
-    await this.producer.send({ topic: this.topic, messages: [{ key, value }] });
+  /** Any bytes, e.g. a malformed event; `headers` as a producer of another schema version would set them. */
+  async raw(value: Buffer, key: string | null = null, headers: Record<string, string> = {}): Promise<void> {
+    await this.producer.send({ topic: this.topic, messages: [{ key, value, headers }] });
   }
 
   async disconnect(): Promise<void> {
@@ -263,6 +264,21 @@ export class WorkerProcess {
 
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
+  }
+}
+
+/**
+ * Stores files through Orthanc's own REST API: for files our STOW client cannot match to the
+ * answer, because it reads each file first (a deflate bomb or too deep nesting stops that).
+ */
+export async function storeInOrthanc(files: readonly Uint8Array[]): Promise<void> {
+  for (const file of files) {
+    const response = await fetch(`${stack.orthancUrl}/instances`, {
+      method: 'POST',
+      headers: { Authorization: stack.orthancAuthorization, 'Content-Type': 'application/dicom' },
+      body: file,
+    });
+    if (!response.ok) throw new Error(`Orthanc POST /instances: HTTP ${response.status}`);
   }
 }
 
