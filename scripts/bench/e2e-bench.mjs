@@ -8,16 +8,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { copyStudy, deleteStudy, storeSeries } from './e2e-archive.mjs';
 import { runThroughWorker } from './e2e-worker-run.mjs';
+import { median } from './median.mjs';
 
 const [series, cacheDir] = process.argv.slice(2);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const QUEUED = Number(process.env.BENCH_QUEUED ?? 10);
 const CONCURRENCY = Number(process.env.BENCH_WORKER_CONCURRENCY ?? 1);
-const median = (values) => {
-  const sorted = values.toSorted((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const log = (line) => void process.stdout.write(`${line}\n`);
 
 const original = await storeSeries(series);

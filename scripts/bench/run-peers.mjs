@@ -2,15 +2,11 @@
 // machine noise hits both alike; each prints one JSON line {ms, peakRssMb, ...}.
 // Prints every run, the medians, and a last line: RESULT <ours>=<ms> <peer>=<ms> ratio=<ours/peer>.
 import { execSync } from 'node:child_process';
+import { median } from './median.mjs';
 
 const say = (line) => process.stdout.write(`${line}\n`);
 
 const [runs, oursName, oursCmd, peerName, peerCmd, oursKey, peerKey] = process.argv.slice(2);
-const median = (values) => {
-  const sorted = values.toSorted((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const results = { [oursName]: [], [peerName]: [] };
 for (let run = 1; run <= Number(runs); run++) {
   for (const [name, command] of [

@@ -2,13 +2,9 @@
 // RESULT line, then prints the LABELMAP medians, file sizes and frame counts, checks both
 // sides encoded the same masks, and ends with the RESULT line (ours vs peer, BINARY).
 import { createInterface } from 'node:readline';
+import { median } from './median.mjs';
 
 const say = (line) => process.stdout.write(`${line}\n`);
-const median = (values) => {
-  const sorted = values.toSorted((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 const runs = { ours: [], peer: [] };
 let resultLine;
 for await (const line of createInterface({ input: process.stdin })) {
