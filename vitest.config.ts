@@ -28,6 +28,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Servers stopped and restarted, workers killed, a hundred studies: after the
+          // integration tests (scripts/test-all.sh), never beside them.
+          name: 'faults',
+          include: ['test/faults/**/*.spec.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 240_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

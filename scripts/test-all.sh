@@ -59,6 +59,11 @@ fi
 step "integration tests"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile="$reports/integration.json"
 
+step "fault tests: servers stopped and restarted, workers killed, a hundred studies (docs/reliability.md)"
+rm -f "$reports/faults.jsonl"
+npx vitest run --project faults --reporter=default --reporter=json --outputFile="$reports/faults.json"
+node scripts/lib/fault-table.mjs "$reports/faults.jsonl"
+
 # One closing line that any CI reads: totals over the Vitest runs and pytest.
 node -e '
   const fs = require("fs");
@@ -72,5 +77,5 @@ node -e '
   const passed = sum("numPassedTests") + attr("tests") - pyFailed - pySkipped;
   const failed = sum("numFailedTests") + pyFailed;
   console.log(`${passed} passed, ${failed} failed, ${sum("numPendingTests") + sum("numTodoTests") + pySkipped} skipped`);
-' "$reports/training.xml" "$reports/unit.json" "$reports/integration.json"
+' "$reports/training.xml" "$reports/unit.json" "$reports/integration.json" "$reports/faults.json"
 log "all checks passed in $((($(now_ms) - t0) / 1000)) s"

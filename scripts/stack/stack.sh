@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local test stack: real servers on 127.0.0.1, no Docker.
-#   stack.sh up|down|status|env [service...]     (services: kafka orthanc fhir)
+#   stack.sh up|down|resume|status|env [service...]     (services: kafka orthanc fhir)
+# up starts a server afresh where it would keep state (Kafka); resume starts a stopped one on
+# the state it had (the fault tests: a broker restarted keeps its topics and offsets).
 # Each service lives in services/<name>.sh and defines:
 #   svc_<name>_prepare   download/build what it needs, cached and idempotent
 #   svc_<name>_launch    start the server with `stack_spawn <name> <cmd...>`
@@ -94,8 +96,9 @@ services=("$@"); ((${#services[@]})) || services=("${ALL_SERVICES[@]}")
 case $cmd in
   up) for s in "${services[@]}"; do up_one "$s"; done; log "logs: $STACK_LOGS" ;;
   down) for ((i = ${#services[@]} - 1; i >= 0; i--)); do down_one "${services[i]}"; done ;;
+  resume) for s in "${services[@]}"; do STACK_KEEP_STATE=1 up_one "$s"; done ;;
   status) for s in "${services[@]}"; do status_one "$s"; done ;;
   env) for s in "${services[@]}"; do "svc_${s}_env"; done ;;
   prepare) for s in "${services[@]}"; do "svc_${s}_prepare"; done ;;
-  *) die "usage: stack.sh up|down|status|env|prepare [service...]" ;;
+  *) die "usage: stack.sh up|down|resume|status|env|prepare [service...]" ;;
 esac

@@ -32,17 +32,23 @@ export function uniqueTopics(prefix: string): WorkerTopics {
 
 export const kafka = new Kafka({ clientId: 'e2e-test', brokers: stack.kafkaBrokers, logLevel: logLevel.NOTHING });
 
-/** One partition each: the events of a test file are handled in the order they are sent. */
-export async function createTopics(topics: WorkerTopics): Promise<void> {
+/**
+ * One partition each by default: the events of a test file are handled in the order they are
+ * sent. `studyPartitions` spreads StudyAvailable for tests with several workers.
+ */
+export async function createTopics(topics: WorkerTopics, studyPartitions = 1): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     await admin.createTopics({
       waitForLeaders: true,
-      topics: [topics.studyAvailable, topics.triageCompleted, topics.triageFailed, topics.deadLetter].map((topic) => ({
-        topic,
-        numPartitions: 1,
-      })),
+      topics: [
+        { topic: topics.studyAvailable, numPartitions: studyPartitions },
+        ...[topics.triageCompleted, topics.triageFailed, topics.deadLetter].map((topic) => ({
+          topic,
+          numPartitions: 1,
+        })),
+      ],
     });
   } finally {
     await admin.disconnect();
@@ -86,23 +92,36 @@ export function workerEnvironment(topics: WorkerTopics, extra: Record<string, st
 
 export interface RecordedMessage {
   topic: string;
+  partition: number;
+  offset: string;
   key: string | null;
   value: Buffer | null;
   headers: Record<string, string>;
   json?: Record<string, unknown>;
 }
 
-/** Reads the worker's answer topics from the beginning and keeps every message. */
+/**
+ * Reads the worker's answer topics from the beginning and keeps every message once (a
+ * recorder that reconnects after a broker restart may be handed a message again).
+ */
 export class TopicRecorder {
   readonly messages: RecordedMessage[] = [];
+  private readonly seen = new Set<string>();
   private consumer?: Consumer;
 
   async start(topics: string[]): Promise<void> {
-    this.consumer = kafka.consumer({ groupId: `e2e-recorder-${Date.now()}-${Math.random()}` });
+    this.consumer = kafka.consumer({
+      groupId: `e2e-recorder-${Date.now()}-${Math.random()}`,
+      // Reading must never create a topic (the fault tests delete one on purpose).
+      allowAutoTopicCreation: false,
+    });
     await this.consumer.connect();
     await this.consumer.subscribe({ topics, fromBeginning: true });
     await this.consumer.run({
-      eachMessage: async ({ topic, message }) => {
+      eachMessage: async ({ topic, partition, message }) => {
+        const position = `${topic}/${partition}/${message.offset}`;
+        if (this.seen.has(position)) return;
+        this.seen.add(position);
         const headers = Object.fromEntries(
           Object.entries(message.headers ?? {}).map(([name, value]) => [name, String(value)]),
         );
@@ -114,6 +133,8 @@ export class TopicRecorder {
         }
         this.messages.push({
           topic,
+          partition,
+          offset: message.offset,
           key: message.key?.toString() ?? null,
           value: message.value,
           headers,

@@ -137,7 +137,8 @@ num.io.threads=4
 EOF
 }
 
-# Fresh state on every launch: wipe data, new cluster id, format, start.
+# Fresh state on every launch (wipe data, new cluster id, format, start), except under
+# `stack.sh resume` (STACK_KEEP_STATE=1), which starts the broker on the data it had.
 svc_kafka_launch() {
   local java cid logfile="$STACK_LOGS/kafka.log"
   java=$(_kafka_java)
@@ -145,6 +146,11 @@ svc_kafka_launch() {
   local p; for p in "$_kafka_port" "$_kafka_cport"; do
     ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT/STACK_KAFKA_CONTROLLER_PORT)"
   done
+  if [[ ${STACK_KEEP_STATE:-0} == 1 && -f $_kafka_dir/data/meta.properties ]]; then
+    _kafka_write_properties
+    _kafka_spawn
+    return
+  fi
   rm -rf "${_kafka_dir:?}/data"
   mkdir -p "$_kafka_dir/data"
   _kafka_write_properties
@@ -160,8 +166,12 @@ svc_kafka_launch() {
     -cp "$_kafka_dir/libs/*" kafka.tools.StorageTool \
     format -t "$cid" -c "$_kafka_dir/server.properties" >>"$logfile" 2>&1 ||
     { tail -n 20 "$logfile" >&2; die "kafka: storage format failed (log: $logfile)"; }
-  # JVM flags follow Kafka's kafka-server-start.sh, with a test-sized heap.
-  stack_spawn kafka "$java" -Xms256m -Xmx512m \
+  _kafka_spawn
+}
+
+# JVM flags follow Kafka's kafka-server-start.sh, with a test-sized heap.
+_kafka_spawn() {
+  stack_spawn kafka "$(_kafka_java)" -Xms256m -Xmx512m \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$_kafka_src/log4j2.properties" \
