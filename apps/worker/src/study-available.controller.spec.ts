@@ -256,6 +256,15 @@ describe('the worker application, message by message', () => {
     expect(lines.every((l) => l.studyInstanceUid === undefined || l.studyInstanceUid === STUDY)).toBe(true);
   });
 
+  it('refuses a valid body labelled as another event type (MALFORMED_EVENT), never triaging it as v1', async () => {
+    const { handler, publisher, calls } = await setup();
+    const labelled = { ...studyAvailable(), headers: { 'event-type': 'covidtriage.events.v2.StudyAvailable' } };
+    expect(await handler.handle(labelled)).toBe('commit');
+    expect(calls.n).toBe(0);
+    expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.MALFORMED_EVENT, studyInstanceUid: STUDY });
+    expect(publisher.failed[0].message).toMatch(/event-type header says "covidtriage\.events\.v2\.StudyAvailable"/);
+  });
+
   it('refuses an event naming an archive it is not configured for', async () => {
     const { handler, publisher, calls } = await setup();
     await handler.handle(studyAvailable({ dicomwebBaseUrl: 'https://elsewhere/dicom-web' }));

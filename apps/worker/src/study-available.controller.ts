@@ -1,6 +1,13 @@
 import { Controller, Inject, UseFilters } from '@nestjs/common';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { KafkaDeliveryContext, STUDY_AVAILABLE, type MessageDisposition, type StudyAvailable } from '@app/messaging';
+import {
+  checkEventType,
+  KafkaDeliveryContext,
+  STUDY_AVAILABLE,
+  StudyAvailableSchema,
+  type MessageDisposition,
+  type StudyAvailable,
+} from '@app/messaging';
 import { JsonLogger } from './json-logger.js';
 import { StudyAvailablePipe } from './study-available.pipe.js';
 import { StudyTriageService } from './study-triage.service.js';
@@ -28,7 +35,8 @@ export class StudyAvailableController {
     @Payload(StudyAvailablePipe) event: StudyAvailable,
     @Ctx() delivery: KafkaDeliveryContext,
   ): Promise<MessageDisposition> {
-    const { partition, offset } = delivery.getMessage();
+    const { partition, offset, headers } = delivery.getMessage();
+    checkEventType(headers, StudyAvailableSchema);
     const log = this.log.child({ studyInstanceUid: event.studyInstanceUid, eventId: event.eventId, partition, offset });
     const deliveries = delivery.getDeliveries();
     log.info('study available', { source: event.source, seriesHints: event.seriesInstanceUids.length, deliveries });

@@ -56,6 +56,19 @@ export function decodeEvent<Desc extends DescMessage>(schema: Desc, value: Buffe
   }
 }
 
+/**
+ * A message labelled as another event type (a v2 producer, a topic mix-up) is refused rather
+ * than read as this one; an unlabelled message is read on its body alone.
+ */
+export function checkEventType(headers: Readonly<Record<string, string>>, schema: DescMessage): void {
+  const labelled = headers[EVENT_TYPE_HEADER];
+  if (labelled !== undefined && labelled !== schema.typeName) {
+    throw new MalformedEventError(
+      `the ${EVENT_TYPE_HEADER} header says ${JSON.stringify(labelled.slice(0, 100))}, not ${schema.typeName}`,
+    );
+  }
+}
+
 /** A StudyAvailable is a few hundred bytes; even one naming a thousand series stays under this. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 

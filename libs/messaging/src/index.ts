@@ -1,4 +1,5 @@
 export {
+  checkEventType,
   CONTENT_TYPE_HEADER,
   decodeEvent,
   decodeStudyAvailable,
