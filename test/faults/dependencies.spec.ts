@@ -85,7 +85,7 @@ describe('faults in the servers the worker depends on (real stack)', () => {
   }, 300_000);
 
   it('the archive behind a proxy that delays, resets, answers 503, refuses and trickles', async () => {
-    const s = await begin('archive behind a faulty proxy');
+    const s = await begin('archive behind a proxy: 300 ms latency, resets, 503, refused, then a trickle');
     const proxy = new FaultProxy(archiveAddress());
     const port = await proxy.start();
     try {

@@ -58,12 +58,16 @@ async function realCtCopies(count: number): Promise<string[]> {
 
 describe('the consumer group under load and rebalances (real stack)', () => {
   it('2 workers x 3 partitions x 100 queued studies (concurrency 2), a third worker joining mid-run', async () => {
-    const s = new FaultScenario('100 studies, 3 partitions, 2 workers, a 3rd joining', 3);
+    const s = new FaultScenario(
+      `100 studies (${hasRealCt ? '2 of them real CT' : 'phantoms only: no real CT here'}), 3 partitions, 2 workers, a 3rd joining`,
+      3,
+    );
     scenario = s;
     await s.setUp();
     const real = hasRealCt ? await realCtCopies(2) : [];
     for (const uid of real) await s.announceStored(uid);
-    for (let batch = 0; batch < 7; batch++) await s.announce(batch < 6 ? 14 : 14 - real.length);
+    const phantoms = 100 - real.length;
+    for (let done = 0; done < phantoms; done += 20) await s.announce(Math.min(20, phantoms - done));
     expect(s.studies).toHaveLength(100);
     const settings = { WORKER_CONCURRENCY: '2' };
     s.startWorker(workerMain, settings);

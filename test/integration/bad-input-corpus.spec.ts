@@ -103,10 +103,19 @@ const KINDS: Kind[] = [
     prepare: () => rawJson({ ...event(), source: 'x'.repeat(300 * 1024) }),
   },
   {
-    // The worker reads the body, not the header: a v1 body under a v2 header would be triaged.
     name: 'unknown schema version (v2 shape and event-type header)',
     expected: MALFORMED,
     prepare: () => rawJson({ version: 2, id: randomUUID(), study: { uid: newUid() } }, V2_HEADERS),
+  },
+  {
+    // A body v1 can read is still refused when its header says it is something else.
+    name: 'a v1 body under a v2 event-type header',
+    expected: MALFORMED,
+    because: /event-type header says "covidtriage\.events\.v2\.StudyAvailable"/,
+    prepare: () => {
+      const body = event();
+      return { ...rawJson(body, V2_HEADERS), correlatesTo: body.eventId };
+    },
   },
   {
     name: 'another archive named',
@@ -391,7 +400,10 @@ async function send(announcement: Announcement): Promise<{ answer: RecordedMessa
     bytes = announcement.raw;
     await sender.raw(bytes, null, announcement.headers);
     // Unreadable, so its TriageFailed correlates to nothing: the next such answer is its.
-    answers = (m) => m.topic === topics.triageFailed && !m.json?.correlationId;
+    const correlationId = announcement.correlatesTo;
+    answers = (m) =>
+      m.topic === topics.triageFailed &&
+      (correlationId ? m.json?.correlationId === correlationId : !m.json?.correlationId);
   } else {
     const sent = await sender.study(announcement.study);
     bytes = sent.bytes;

@@ -33,7 +33,10 @@ export const GOOD_SERIES: SyntheticCtOptions = {
 };
 
 /** What the corpus sends for one input: a StudyAvailable, or raw bytes (and headers) on the topic. */
-export type Announcement = { study: StudyAvailableInit } | { raw: Buffer; headers?: Record<string, string> };
+export type Announcement =
+  | { study: StudyAvailableInit }
+  /** `correlatesTo`: the eventId its TriageFailed names, where the body itself is readable. */
+  | { raw: Buffer; headers?: Record<string, string>; correlatesTo?: string };
 
 /** Raw JSON on the topic, as a producer that does not follow the schema writes it. */
 export const rawJson = (fields: unknown, headers?: Record<string, string>): Announcement => ({
