@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { kafkaSecurity, kafkaSecurityFields, kafkaSecurityProblems, type KafkaSecurity } from './kafka-security.js';
 
 /**
  * The service's whole configuration, read once from the environment at start-up.
  * Defaults point at the local test stack (`npm run stack:up`); a deployment sets
- * every URL. Secrets (passwords, tokens) only ever come from the environment.
+ * every URL. Secrets (passwords, tokens) come from the environment or, for Kafka, from files
+ * named in it (KAFKA_SASL_PASSWORD_FILE: a mounted Kubernetes Secret).
  */
 
 const csv = z
@@ -53,6 +55,7 @@ const environmentSchema = z
     // heartbeats while a study is processed, so a long study never triggers a rebalance.
     KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(3_600_000).default(30_000),
     KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(3_000),
+    ...kafkaSecurityFields,
 
     DICOMWEB_BASE_URL: httpUrl.default('http://127.0.0.1:18042/dicom-web'),
     DICOMWEB_AUTH: z.enum(['none', 'basic', 'bearer']).default('none'),
@@ -93,6 +96,7 @@ const environmentSchema = z
     WORKER_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(3),
   })
   .superRefine((env, ctx) => {
+    for (const { path, message } of kafkaSecurityProblems(env)) ctx.addIssue({ code: 'custom', path: [path], message });
     if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -141,6 +145,8 @@ export interface AppConfig {
     };
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
+    /** TLS and SASL (KAFKA_SECURITY_PROTOCOL and friends); files are read by @app/messaging. */
+    security: KafkaSecurity;
   };
   dicomweb: { baseUrl: string; auth: DicomwebAuth; timeoutMs: number };
   fhir: { baseUrl: string; timeoutMs: number; bearerToken?: string; identifierSystem: string };
@@ -198,6 +204,7 @@ export function parseConfig(environment: Environment): AppConfig {
       },
       sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
       heartbeatIntervalMs: env.KAFKA_HEARTBEAT_INTERVAL_MS,
+      security: kafkaSecurity(env),
     },
     dicomweb: {
       baseUrl: env.DICOMWEB_BASE_URL.replace(/\/+$/, ''),
