@@ -2,7 +2,7 @@ import { Catch, Controller, Module, UseFilters, type INestMicroservice, type Rpc
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Transport, type MicroserviceOptions } from '@nestjs/microservices';
 import { of, type Observable } from 'rxjs';
-import { KafkaStudyTransport } from '@app/messaging';
+import { KafkaStudyTransport, openKafkaConnection } from '@app/messaging';
 import type { Consumer } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stack } from '../support/stack.js';
@@ -63,8 +63,11 @@ async function sendPoison(topics: WorkerTopics): Promise<void> {
 
 function ourTransport(topics: WorkerTopics) {
   return new KafkaStudyTransport({
-    brokers: stack.kafkaBrokers,
-    clientId: 'transport-ours',
+    connection: openKafkaConnection({
+      brokers: stack.kafkaBrokers,
+      clientId: 'transport-ours',
+      security: { protocol: 'PLAINTEXT' },
+    }),
     groupId: topics.groupId,
     patterns: { [topics.studyAvailable]: PATTERN },
     sessionTimeoutMs: 10_000,

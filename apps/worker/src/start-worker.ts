@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { AppConfig } from '@app/config';
 import type { VolumeAnalyzer } from '@app/inference';
+import { openKafkaConnection, probeKafkaAccess } from '@app/messaging';
 import { JsonLogger } from './json-logger.js';
 import { ANALYZER } from './tokens.js';
 import { WorkerLifecycle } from './worker-lifecycle.js';
@@ -10,12 +11,17 @@ import { createTransport, WorkerModule } from './worker.module.js';
 
 /**
  * The worker as a Nest microservice on our Kafka transport, consuming once this resolves.
- * `close()` runs the same shutdown as SIGTERM.
+ * `close()` runs the same shutdown as SIGTERM. Rejects with KafkaSettingsFileError (a file
+ * named by a Kafka setting is unreadable) or KafkaAccessError (the broker refused our
+ * credentials, certificates or protocol) without retrying.
  */
 export async function startWorker(config: AppConfig, logger: JsonLogger) {
-  const transport = createTransport(config, logger);
+  const kafkaConnection = openKafkaConnection(config.kafka);
+  // Refused credentials or certificates end start-up here: unretried, before the model loads.
+  await probeKafkaAccess(kafkaConnection, (level, msg, fields) => logger.write(level, msg, fields));
+  const transport = createTransport(config, kafkaConnection, logger);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
-    WorkerModule.forRoot(config, logger, transport),
+    WorkerModule.forRoot(config, logger, transport, kafkaConnection),
     { strategy: transport, logger, abortOnError: false },
   );
   await app.listen();

@@ -6,7 +6,13 @@ import { authFromConfig, createDicomwebClient, type DicomwebClient } from '@app/
 import { createFhirTransactionClient } from '@app/fhir';
 import { loadTriageModel, type VolumeAnalyzer } from '@app/inference';
 import { DicomwebStudySource } from '@app/ingest';
-import { KafkaEventPublisher, KafkaStudyTransport, STUDY_AVAILABLE, type MessageLoop } from '@app/messaging';
+import {
+  KafkaEventPublisher,
+  KafkaStudyTransport,
+  STUDY_AVAILABLE,
+  type KafkaConnection,
+  type MessageLoop,
+} from '@app/messaging';
 import { DicomwebArchiveIndex, DicomwebArchiveSink, FhirReportIndex, FhirReportSink } from '@app/pipeline';
 import { OtelTriageTracer } from '@app/telemetry';
 import { HealthServer } from './health-server.js';
@@ -49,7 +55,7 @@ export async function loadAnalyzer(config: AppConfig, log: JsonLogger): Promise<
 }
 
 /** One provider per adapter, built from the validated configuration. */
-function adapterProviders(config: AppConfig): Provider[] {
+function adapterProviders(config: AppConfig, kafkaConnection: KafkaConnection): Provider[] {
   const fhir = config.fhir;
   const fhirToken = fhir.bearerToken ? { bearerToken: fhir.bearerToken } : {};
   return [
@@ -106,8 +112,7 @@ function adapterProviders(config: AppConfig): Provider[] {
       provide: RESULT_PUBLISHER,
       useFactory: (log: JsonLogger) =>
         new KafkaEventPublisher({
-          brokers: config.kafka.brokers,
-          clientId: config.kafka.clientId,
+          connection: kafkaConnection,
           topics: config.kafka.topics,
           log: (level, msg, fields) => log.write(level, msg, fields),
         }),
@@ -125,17 +130,18 @@ function adapterProviders(config: AppConfig): Provider[] {
 
 /**
  * The Kafka transport of this configuration: StudyAvailable's topic → its @EventPattern.
- * `loop` replaces the kafkajs consumer (unit tests).
+ * `loop` replaces the kafkajs consumer (unit tests). The connection (openKafkaConnection,
+ * files read once) is shared with the publisher: give WorkerModule.forRoot the same one.
  */
 export function createTransport(
   config: AppConfig,
+  kafkaConnection: KafkaConnection,
   log: JsonLogger,
   options: { fromBeginning?: boolean; loop?: MessageLoop } = {},
 ): KafkaStudyTransport {
   return new KafkaStudyTransport(
     {
-      brokers: config.kafka.brokers,
-      clientId: config.kafka.clientId,
+      connection: kafkaConnection,
       groupId: config.kafka.groupId,
       patterns: { [config.kafka.topics.studyAvailable]: STUDY_AVAILABLE },
       sessionTimeoutMs: config.kafka.sessionTimeoutMs,
@@ -154,13 +160,18 @@ export function createTransport(
 // oxlint-disable-next-line typescript/no-extraneous-class
 export class WorkerModule {
   /** `transport` is also the microservice's strategy; the health checks read its consumer status. */
-  static forRoot(config: AppConfig, logger: JsonLogger, transport: KafkaStudyTransport): DynamicModule {
+  static forRoot(
+    config: AppConfig,
+    logger: JsonLogger,
+    transport: KafkaStudyTransport,
+    kafkaConnection: KafkaConnection,
+  ): DynamicModule {
     return {
       module: WorkerModule,
       controllers: [StudyAvailableController],
       providers: [
         { provide: JsonLogger, useValue: logger },
-        ...adapterProviders(config),
+        ...adapterProviders(config, kafkaConnection),
         {
           provide: HealthServer,
           useFactory: (

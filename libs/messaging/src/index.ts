@@ -29,7 +29,6 @@ export type {
 export type {
   ConsumedMessage,
   ConsumerStatus,
-  KafkaLog,
   MessageContext,
   MessageDisposition,
   MessageHandler,
@@ -38,6 +37,11 @@ export { KafkaDeliveryContext } from './transport/kafka-delivery.context.js';
 export { KafkaStudyTransport } from './transport/kafka-study.transport.js';
 export type { KafkaStudyTransportOptions, MessageLoop } from './transport/kafka-study.transport.js';
 export { DEAD_LETTER_HEADERS, KafkaEventPublisher } from './kafka-publisher.js';
+export { KafkaAccessError, kafkaAccessRefusal, probeKafkaAccess } from './kafka-access.js';
+export type { KafkaRefusal } from './kafka-access.js';
+export { KafkaSettingsFileError, openKafkaConnection } from './kafka-connection.js';
+export type { KafkaConnection } from './kafka-connection.js';
+export type { KafkaLog } from './kafka-log.js';
 export type { DeadLetterReason, KafkaPublisherOptions } from './kafka-publisher.js';
 export { newTriageCompleted, newTriageFailed } from './result-events.js';
 export type { DicomObjectInit, TriageCompletedInit, TriageFailedInit } from './result-events.js';

@@ -1,6 +1,9 @@
 import { backoffDelay, type RetryPolicy } from '@app/errors';
-import { Kafka, logLevel, type Admin, type Consumer, type EachMessagePayload, type LogEntry } from 'kafkajs';
+import type { Admin, Consumer, EachMessagePayload } from 'kafkajs';
 import { deliveryMetadata, recordedDeliveries } from './delivery-count.js';
+import { kafkaAccessRefusal } from './kafka-access.js';
+import { createKafkaClient, type KafkaConnection } from './kafka-connection.js';
+import type { KafkaLog } from './kafka-log.js';
 
 /**
  * The kafkajs loop under KafkaStudyTransport (the Nest transport). Nest's own ServerKafka
@@ -66,15 +69,8 @@ const MEMBERSHIP_ERRORS = new Set([
 
 export type MessageHandler = (message: ConsumedMessage, context: MessageContext) => Promise<MessageDisposition>;
 
-export type KafkaLog = (
-  level: 'debug' | 'info' | 'warn' | 'error',
-  message: string,
-  fields?: Record<string, unknown>,
-) => void;
-
 export interface KafkaConsumerOptions {
-  brokers: string[];
-  clientId: string;
+  connection: KafkaConnection;
   groupId: string;
   /** The topics to consume (the transport maps each to a message pattern). */
   topics: readonly string[];
@@ -111,12 +107,7 @@ export class KafkaStudyConsumer {
   private readonly state: Omit<ConsumerStatus, 'retrying'> = { connected: false, inFlight: 0, groupJoins: 0 };
 
   constructor(private readonly options: KafkaConsumerOptions) {
-    const kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      logLevel: logLevel.WARN,
-      logCreator: () => (entry: LogEntry) => kafkajsLog(options.log, entry),
-    });
+    const kafka = createKafkaClient(options.connection, options.log);
     this.admin = kafka.admin();
     this.consumer = kafka.consumer({
       groupId: options.groupId,
@@ -158,7 +149,8 @@ export class KafkaStudyConsumer {
 
   /**
    * Joins the group and starts handling messages. A broker that is still starting (e.g.
-   * "coordinator is loading") gets a few attempts with backoff before start-up fails.
+   * "coordinator is loading") gets a few attempts with backoff before start-up fails; a
+   * broker refusing our credentials or certificates (KafkaAccessError) gets none.
    */
   async start(handler: MessageHandler, attempts = 5): Promise<void> {
     for (let attempt = 1; ; attempt++) {
@@ -176,6 +168,12 @@ export class KafkaStudyConsumer {
         });
         return;
       } catch (error) {
+        const refused = kafkaAccessRefusal(error, this.options.connection, { fresh: false });
+        if (refused) {
+          await this.consumer.disconnect().catch(() => undefined);
+          await this.admin.disconnect().catch(() => undefined);
+          throw refused;
+        }
         const message = `cannot consume topic ${this.options.topics.join(', ')}: ${(error as Error).message}`;
         if (attempt >= attempts) throw new Error(message, { cause: error });
         this.options.log('warn', `${message}; retrying`, { attempt });
@@ -347,17 +345,4 @@ async function raceTimeout(promise: Promise<unknown>, ms: number): Promise<'done
   } finally {
     clearTimeout(timer);
   }
-}
-
-export function kafkajsLog(log: KafkaLog, entry: LogEntry): void {
-  const level =
-    entry.level === logLevel.ERROR || entry.level === logLevel.NOTHING
-      ? 'error'
-      : entry.level === logLevel.WARN
-        ? 'warn'
-        : entry.level === logLevel.INFO
-          ? 'info'
-          : 'debug';
-  const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry.log;
-  log(level, `kafkajs ${entry.namespace}: ${message}`, fields);
 }

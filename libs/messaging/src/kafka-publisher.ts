@@ -1,7 +1,10 @@
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer } from 'kafkajs';
+import { Partitioners, type Producer } from 'kafkajs';
 import { encodeEvent, TriageCompletedSchema, TriageFailedSchema } from './event-codec.js';
 import type { TriageCompleted, TriageFailed } from './generated/covidtriage/events/v1/events_pb.js';
-import { kafkajsLog, type ConsumedMessage, type KafkaLog } from './kafka-consumer.js';
+import { kafkaAccessRefusal } from './kafka-access.js';
+import { createKafkaClient, type KafkaConnection } from './kafka-connection.js';
+import type { ConsumedMessage } from './kafka-consumer.js';
+import type { KafkaLog } from './kafka-log.js';
 
 /** Headers of a dead-letter record, beside the original message's own headers. */
 export const DEAD_LETTER_HEADERS = {
@@ -25,8 +28,7 @@ export interface DeadLetterReason {
 }
 
 export interface KafkaPublisherOptions {
-  brokers: string[];
-  clientId: string;
+  connection: KafkaConnection;
   topics: { triageCompleted: string; triageFailed: string; deadLetter: string };
   log: KafkaLog;
 }
@@ -41,12 +43,7 @@ export class KafkaEventPublisher {
   private connected = false;
 
   constructor(private readonly options: KafkaPublisherOptions) {
-    const kafka = new Kafka({
-      clientId: options.clientId,
-      brokers: options.brokers,
-      logLevel: logLevel.WARN,
-      logCreator: () => (entry: LogEntry) => kafkajsLog(options.log, entry),
-    });
+    const kafka = createKafkaClient(options.connection, options.log);
     this.producer = kafka.producer({
       // Topics are the operators' (partitions, replication, ACLs): a result topic deleted by
       // mistake must stop the answers visibly (readiness, redelivery), not come back with
@@ -65,13 +62,18 @@ export class KafkaEventPublisher {
     return this.connected;
   }
 
-  /** Connects; a broker that is still starting gets a few attempts with backoff. */
+  /**
+   * Connects; a broker that is still starting gets a few attempts with backoff, a broker
+   * refusing our credentials or certificates (KafkaAccessError) none.
+   */
   async connect(attempts = 5): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.producer.connect();
         return;
       } catch (error) {
+        const refused = kafkaAccessRefusal(error, this.options.connection, { fresh: false });
+        if (refused) throw refused;
         if (attempt >= attempts) throw error;
         this.options.log('warn', `producer cannot connect: ${(error as Error).message}; retrying`, { attempt });
         await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));

@@ -2,7 +2,7 @@ import type { FactoryProvider } from '@nestjs/common';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import type { AppConfig } from '@app/config';
-import type { MessageLoop } from '@app/messaging';
+import { openKafkaConnection, type MessageLoop } from '@app/messaging';
 import { JsonLogger } from '../json-logger.js';
 import { APP_CONFIG } from '../tokens.js';
 import { announceStarted } from '../start-worker.js';
@@ -21,8 +21,11 @@ export interface TestWorkerOptions {
 /** The worker's own module and transport with some adapters replaced, listening. */
 export async function startTestWorker(config: AppConfig, options: TestWorkerOptions = {}) {
   const logger = options.logger ?? new JsonLogger('error', {});
-  const transport = createTransport(config, logger, options.loop ? { loop: options.loop } : {});
-  let builder = Test.createTestingModule({ imports: [WorkerModule.forRoot(config, logger, transport)] });
+  const kafkaConnection = openKafkaConnection(config.kafka);
+  const transport = createTransport(config, kafkaConnection, logger, options.loop ? { loop: options.loop } : {});
+  let builder = Test.createTestingModule({
+    imports: [WorkerModule.forRoot(config, logger, transport, kafkaConnection)],
+  });
   for (const override of options.overrides ?? []) {
     const provider = builder.overrideProvider(override.token);
     builder =
