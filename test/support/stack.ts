@@ -17,6 +17,16 @@ const env = (name: string) => process.env[name] || printed[name] || '';
 
 export const stack = {
   kafkaBrokers: env('KAFKA_BROKERS').split(','),
+  /** The broker's secured listeners and what a client needs for them (scripts/stack/services/kafka.sh). */
+  kafkaSecured: {
+    saslSslBrokers: env('KAFKA_SASL_SSL_BROKERS').split(','),
+    sslBrokers: env('KAFKA_SSL_BROKERS').split(','),
+    caFile: env('KAFKA_TLS_CA_FILE'),
+    clientCertFile: env('KAFKA_TLS_CLIENT_CERT_FILE'),
+    clientKeyFile: env('KAFKA_TLS_CLIENT_KEY_FILE'),
+    scramUsername: env('KAFKA_SCRAM_USERNAME'),
+    scramPasswordFile: env('KAFKA_SCRAM_PASSWORD_FILE'),
+  },
   orthancUrl: env('ORTHANC_URL'),
   dicomwebUrl: env('DICOMWEB_BASE_URL'),
   orthancUsername: env('ORTHANC_USERNAME'),

@@ -7,15 +7,24 @@
 #   probe/         compiled readiness probe (+ .stamp)
 #   data/          log.dirs; wiped and reformatted on every fresh launch
 #   server.properties, cluster.id   written by launch; mvn.log from the last copy
+#   tls/           a throwaway CA, the broker's and a client's key and certificate (PEM),
+#                  and the SCRAM user's password: made anew on every fresh launch, kept by resume
+# Listeners: PLAINTEXT (no authentication), SASL_SSL (SCRAM-SHA-512 over TLS) and SSL with a
+# required client certificate (mTLS), the two secured ones as hospitals run their brokers.
 # Env: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093),
+#      STACK_KAFKA_SASL_SSL_PORT (19094), STACK_KAFKA_SSL_PORT (19095),
 #      STACK_KAFKA_JAVA (java binary; default $JAVA_HOME/bin/java, else java on PATH).
 
 # Private names (_kafka_*): KAFKA_HOME/KAFKA_OPTS are often set for real installs.
 _kafka_port=${STACK_KAFKA_PORT:-19092}
 _kafka_cport=${STACK_KAFKA_CONTROLLER_PORT:-19093}
+_kafka_sasl_ssl_port=${STACK_KAFKA_SASL_SSL_PORT:-19094}
+_kafka_ssl_port=${STACK_KAFKA_SSL_PORT:-19095}
+_kafka_scram_user=triage
 _kafka_src="$REPO_ROOT/tools/kafka"
 # Absolute even if TRIAGE_CACHE_DIR is relative: log.dirs and -cp must not depend on cwd.
 _kafka_dir="$(cd "$CACHE_DIR" && pwd)/kafka"
+_kafka_tls="$_kafka_dir/tls"
 # Read by stack.sh's wait_ready through an indirect reference.
 # shellcheck disable=SC2034
 KAFKA_READY_TIMEOUT=${KAFKA_READY_TIMEOUT:-90}
@@ -110,11 +119,21 @@ process.roles=broker,controller
 node.id=1
 # Static quorum: a plain "format" is enough (no --standalone, no bootstrap.servers).
 controller.quorum.voters=1@127.0.0.1:$_kafka_cport
-listeners=PLAINTEXT://127.0.0.1:$_kafka_port,CONTROLLER://127.0.0.1:$_kafka_cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$_kafka_port
+listeners=PLAINTEXT://127.0.0.1:$_kafka_port,CONTROLLER://127.0.0.1:$_kafka_cport,SASL_SSL://127.0.0.1:$_kafka_sasl_ssl_port,SSL://127.0.0.1:$_kafka_ssl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$_kafka_port,SASL_SSL://127.0.0.1:$_kafka_sasl_ssl_port,SSL://127.0.0.1:$_kafka_ssl_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+# TLS from PEM files (no keytool, no keystore password): the key and chain in one file.
+ssl.keystore.type=PEM
+ssl.keystore.location=$_kafka_tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$_kafka_tls/ca.pem
+# SASL_SSL: SCRAM-SHA-512 users live in the cluster metadata (added at format time).
+listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# SSL: mutual TLS, a client without a certificate from our CA is refused in the handshake.
+listener.name.ssl.ssl.client.auth=required
 log.dirs=$_kafka_dir/data
 auto.create.topics.enable=true
 num.partitions=3
@@ -137,22 +156,57 @@ num.io.threads=4
 EOF
 }
 
+# A CA valid for a month, the broker's certificate for 127.0.0.1/localhost, a client
+# certificate for mTLS, and a random SCRAM password: openssl only (milliseconds; keytool
+# would cost a JVM start each). EC P-256 keys, unencrypted PKCS#8 (what Kafka's PEM store reads).
+# Written to a fresh folder and moved into place, so a half-made set is never used.
+_kafka_make_tls() {
+  command -v openssl >/dev/null || die "kafka: openssl not found (run scripts/provision.sh)"
+  local tmp="$_kafka_tls.tmp" key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  rm -rf "$tmp"; mkdir -p "$tmp"; chmod 700 "$tmp"
+  (
+    cd "$tmp"
+    openssl req -x509 "${key[@]}" -keyout ca.key -out ca.pem -days 30 -subj "/CN=covid-ct-triage local test CA" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign"
+    # name, subject, extended key usage, subject alternative names (none for the client)
+    _kafka_sign broker "/CN=127.0.0.1" "serverAuth,clientAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    _kafka_sign client "/CN=covid-ct-triage-worker" "clientAuth" ""
+    cat broker.key broker.crt >broker.pem
+    rm -f ./*.csr broker.key broker.crt
+    head -c 24 /dev/urandom | base64 | tr '+/' '-_' >scram.password
+    chmod 600 ./*
+  ) >>"$_kafka_dir/openssl.log" 2>&1 || die "kafka: could not make the test certificates (log: $_kafka_dir/openssl.log)"
+  rm -rf "$_kafka_tls"
+  mv "$tmp" "$_kafka_tls"
+}
+
+_kafka_sign() {
+  local name=$1 subject=$2 usage=$3 san=$4
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subject"
+  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -set_serial "0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+    -days 30 -out "$name.crt" -extfile <(printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+      "extendedKeyUsage=$usage" ${san:+"$san"})
+}
+
 # Fresh state on every launch (wipe data, new cluster id, format, start), except under
 # `stack.sh resume` (STACK_KEEP_STATE=1), which starts the broker on the data it had.
 svc_kafka_launch() {
   local java cid logfile="$STACK_LOGS/kafka.log"
   java=$(_kafka_java)
   # Our pid file says nothing runs; anything on these ports is someone else's.
-  local p; for p in "$_kafka_port" "$_kafka_cport"; do
-    ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT/STACK_KAFKA_CONTROLLER_PORT)"
+  local p; for p in "$_kafka_port" "$_kafka_cport" "$_kafka_sasl_ssl_port" "$_kafka_ssl_port"; do
+    ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT, STACK_KAFKA_CONTROLLER_PORT, STACK_KAFKA_SASL_SSL_PORT, STACK_KAFKA_SSL_PORT)"
   done
   if [[ ${STACK_KEEP_STATE:-0} == 1 && -f $_kafka_dir/data/meta.properties ]]; then
+    # The same certificates and SCRAM user as before (a cache from before TLS gets certificates).
+    [[ -f $_kafka_tls/broker.pem ]] || _kafka_make_tls
     _kafka_write_properties
     _kafka_spawn
     return
   fi
   rm -rf "${_kafka_dir:?}/data"
   mkdir -p "$_kafka_dir/data"
+  _kafka_make_tls
   _kafka_write_properties
   # 16 random bytes as base64url is exactly what StorageTool random-uuid prints,
   # minus one JVM start. A leading '-' would read as an option, so draw again.
@@ -164,7 +218,8 @@ svc_kafka_launch() {
   "$java" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$_kafka_src/log4j2.properties" \
     -cp "$_kafka_dir/libs/*" kafka.tools.StorageTool \
-    format -t "$cid" -c "$_kafka_dir/server.properties" >>"$logfile" 2>&1 ||
+    format -t "$cid" -c "$_kafka_dir/server.properties" \
+    --add-scram "SCRAM-SHA-512=[name=$_kafka_scram_user,password=$(<"$_kafka_tls/scram.password")]" >>"$logfile" 2>&1 ||
     { tail -n 20 "$logfile" >&2; die "kafka: storage format failed (log: $logfile)"; }
   _kafka_spawn
 }
@@ -192,6 +247,15 @@ svc_kafka_ready() {
     -cp "$cp" KafkaReady "127.0.0.1:$_kafka_port" "$(<"$_kafka_dir/cluster.id")"
 }
 
+# Names that are not the worker's own settings, so that exporting them all changes nothing
+# for a worker (it speaks PLAINTEXT unless KAFKA_SECURITY_PROTOCOL says otherwise).
 svc_kafka_env() {
   echo "KAFKA_BROKERS=127.0.0.1:$_kafka_port"
+  echo "KAFKA_SASL_SSL_BROKERS=127.0.0.1:$_kafka_sasl_ssl_port"
+  echo "KAFKA_SSL_BROKERS=127.0.0.1:$_kafka_ssl_port"
+  echo "KAFKA_TLS_CA_FILE=$_kafka_tls/ca.pem"
+  echo "KAFKA_TLS_CLIENT_CERT_FILE=$_kafka_tls/client.crt"
+  echo "KAFKA_TLS_CLIENT_KEY_FILE=$_kafka_tls/client.key"
+  echo "KAFKA_SCRAM_USERNAME=$_kafka_scram_user"
+  echo "KAFKA_SCRAM_PASSWORD_FILE=$_kafka_tls/scram.password"
 }
