@@ -160,13 +160,14 @@ EOF
 # certificate for mTLS, and a random SCRAM password: openssl only (milliseconds; keytool
 # would cost a JVM start each). EC P-256 keys, unencrypted PKCS#8 (what Kafka's PEM store reads).
 # Written to a fresh folder and moved into place, so a half-made set is never used.
+_kafka_new_key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
 _kafka_make_tls() {
   command -v openssl >/dev/null || die "kafka: openssl not found (run scripts/provision.sh)"
-  local tmp="$_kafka_tls.tmp" key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  local tmp="$_kafka_tls.tmp"
   rm -rf "$tmp"; mkdir -p "$tmp"; chmod 700 "$tmp"
   (
     cd "$tmp"
-    openssl req -x509 "${key[@]}" -keyout ca.key -out ca.pem -days 30 -subj "/CN=covid-ct-triage local test CA" \
+    openssl req -x509 "${_kafka_new_key[@]}" -keyout ca.key -out ca.pem -days 30 -subj "/CN=covid-ct-triage local test CA" \
       -addext "keyUsage=critical,keyCertSign,cRLSign"
     # name, subject, extended key usage, subject alternative names (none for the client)
     _kafka_sign broker "/CN=127.0.0.1" "serverAuth,clientAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost"
@@ -175,14 +176,15 @@ _kafka_make_tls() {
     rm -f ./*.csr broker.key broker.crt
     head -c 24 /dev/urandom | base64 | tr '+/' '-_' >scram.password
     chmod 600 ./*
-  ) >>"$_kafka_dir/openssl.log" 2>&1 || die "kafka: could not make the test certificates (log: $_kafka_dir/openssl.log)"
+  ) >"$_kafka_dir/openssl.log" 2>&1 || die "kafka: could not make the test certificates (log: $_kafka_dir/openssl.log)"
   rm -rf "$_kafka_tls"
   mv "$tmp" "$_kafka_tls"
 }
 
+# Signs a new key's certificate with the CA in the current folder: <name>.key and <name>.crt.
 _kafka_sign() {
   local name=$1 subject=$2 usage=$3 san=$4
-  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$name.key" -out "$name.csr" -subj "$subject"
+  openssl req -new "${_kafka_new_key[@]}" -keyout "$name.key" -out "$name.csr" -subj "$subject"
   openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -set_serial "0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
     -days 30 -out "$name.crt" -extfile <(printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
       "extendedKeyUsage=$usage" ${san:+"$san"})
