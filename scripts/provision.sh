@@ -8,8 +8,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 
 # Orthanc + DICOMweb for the archive, dicom3tools (dciodvfy) and DCMTK to validate
 # DICOM, a JDK (javac: the Kafka readiness probe) and Maven for Kafka and HAPI FHIR, openssl
-# for the broker's throwaway test certificates.
-DEBIAN_PACKAGES=(orthanc orthanc-dicomweb dicom3tools dcmtk openjdk-17-jdk-headless maven curl ca-certificates openssl)
+# for the broker's throwaway test certificates; umoci, runc and jq to build and run the
+# container image without Docker (scripts/image).
+DEBIAN_PACKAGES=(orthanc orthanc-dicomweb dicom3tools dcmtk openjdk-17-jdk-headless maven curl ca-certificates openssl
+  umoci runc jq)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

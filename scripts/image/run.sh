@@ -59,15 +59,24 @@ if [[ ! -d $unpacked/rootfs ]]; then
   mv "$unpacked.tmp" "$unpacked"
 fi
 
+# Appends each argument to the JSON array $1 as one string (newlines included; jq --args
+# would take an argument such as -e for one of its own options).
+json_append() {
+  local array=$1 item
+  shift
+  for item in "$@"; do array=$(jq -c --arg item "$item" '. + [$item]' <<<"$array"); done
+  printf '%s\n' "$array"
+}
+
 env_json=$(
   {
     jq -r '.Env[]?' <<<"$image_config"
     [[ -z $env_file ]] || grep -E '^[A-Za-z_][A-Za-z0-9_]*=' "$env_file" || true
-    ((${#extra_env[@]} == 0)) || printf '%s\n' "${extra_env[@]}"
   } | jq -R . | jq -s .
 )
+((${#extra_env[@]} == 0)) || env_json=$(json_append "$env_json" "${extra_env[@]}")
 if ((${#args[@]})); then
-  args_json=$(printf '%s\n' "${args[@]}" | jq -R . | jq -s .)
+  args_json=$(json_append '[]' "${args[@]}")
 else
   args_json=$(jq '(.Entrypoint // []) + (.Cmd // [])' <<<"$image_config")
 fi
