@@ -70,6 +70,16 @@ const run = (args: string[]) => {
 const render = (...sets: string[]) =>
   run(['template', 'triage', CHART, '--kube-version', '1.30.0', ...sets.flatMap((s) => ['--set', s])]);
 
+/** The ConfigMap's variables, as the worker would see them. */
+const configMapData = (manifest: string): Record<string, string> =>
+  Object.fromEntries(
+    [
+      ...byKind(manifest)
+        .get('ConfigMap')!
+        .matchAll(/^ {2}([A-Z][A-Z0-9_]*): "(.*)"$/gm),
+    ].map((m) => [m[1], m[2]]),
+  );
+
 /** The rendered documents by kind (the manifests are plain YAML; a line scan is enough here). */
 function byKind(manifest: string): Map<string, string> {
   const docs = manifest.split(/^---$/m).filter((doc) => /^kind: /m.test(doc));
@@ -150,6 +160,48 @@ describe.skipIf(!helm)('helm lint and template', () => {
     expect(render('dicomweb.password=hunter2').stderr).toMatch(/additional properties 'password' not allowed/i);
   });
 
+  it('speaks Kafka over SASL_SSL and mutual TLS with credentials mounted from Secrets as files', () => {
+    const rendered = render(
+      'kafka.securityProtocol=SASL_SSL',
+      'kafka.tls.existingSecret=kafka-tls',
+      'kafka.tls.secretKeys.cert=tls.crt',
+      'kafka.tls.secretKeys.key=tls.key',
+      'kafka.sasl.existingSecret=kafka-user',
+    );
+    expect(rendered.stderr).toBe('');
+    const docs = byKind(rendered.stdout);
+    const data = configMapData(rendered.stdout);
+    // The username comes from the Secret as a variable; the worker's parser takes the rest as rendered.
+    expect(parseConfig({ ...data, KAFKA_SASL_USERNAME: 'triage' }).kafka.security).toEqual({
+      protocol: 'SASL_SSL',
+      tls: {
+        caFile: '/etc/covid-ct-triage/kafka/tls/ca.pem',
+        clientCertificate: {
+          certFile: '/etc/covid-ct-triage/kafka/tls/client.crt',
+          keyFile: '/etc/covid-ct-triage/kafka/tls/client.key',
+        },
+      },
+      sasl: {
+        mechanism: 'scram-sha-512',
+        username: 'triage',
+        password: { file: '/etc/covid-ct-triage/kafka/sasl/password' },
+      },
+    });
+    const deployment = docs.get('Deployment')!;
+    expect(deployment).toMatch(
+      /- name: KAFKA_SASL_USERNAME\s+valueFrom:\s+secretKeyRef:\s+name: kafka-user\s+key: username/,
+    );
+    expect(deployment).toMatch(/- name: kafka-tls\s+mountPath: \/etc\/covid-ct-triage\/kafka\/tls\s+readOnly: true/);
+    expect(deployment).toMatch(
+      /secretName: kafka-tls[\s\S]*key: ca.crt\s+path: ca.pem[\s\S]*key: tls.crt\s+path: client.crt/,
+    );
+    expect(deployment).toMatch(/secretName: kafka-user[\s\S]*key: password\s+path: password/);
+    // PLAINTEXT by default: nothing mounted, nothing the worker would refuse.
+    const plain = render().stdout;
+    expect(parseConfig(configMapData(plain)).kafka.security).toEqual({ protocol: 'PLAINTEXT' });
+    expect(byKind(plain).get('Deployment')).not.toMatch(/kafka-tls|kafka-sasl/);
+  });
+
   it('sends no telemetry by default, and OpenTelemetry’s own variables once an OTLP endpoint is set', () => {
     expect(byKind(render().stdout).get('ConfigMap')).not.toMatch(/OTEL_/);
     const rendered = render(
@@ -190,6 +242,10 @@ describe.skipIf(!helm)('helm lint and template', () => {
       [['securityContext.readOnlyRootFilesystem=false'], /readOnlyRootFilesystem/],
       [['worker.logLevel=loud'], /logLevel/],
       [['kafka.heartbeatIntervalMs=20000'], /heartbeatIntervalMs/],
+      [['kafka.securityProtocol=SASL_SSL'], /kafka.sasl.existingSecret/],
+      [['kafka.securityProtocol=TLS'], /securityProtocol/],
+      [['kafka.securityProtocol=SSL', 'kafka.tls.existingSecret=t', 'kafka.tls.secretKeys.cert=c'], /both/],
+      [['kafka.tls.existingSecret=kafka-tls'], /PLAINTEXT would not use it/],
     ];
     for (const [sets, message] of refusals) {
       const rendered = render(...sets);

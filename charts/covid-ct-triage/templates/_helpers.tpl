@@ -52,13 +52,40 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if gt (mul (int .Values.kafka.heartbeatIntervalMs) 3) (int .Values.kafka.sessionTimeoutMs) }}
 {{- fail "kafka.heartbeatIntervalMs must be at most a third of kafka.sessionTimeoutMs" }}
 {{- end }}
+{{- $kafkaTls := .Values.kafka.tls }}
+{{- if and (eq .Values.kafka.securityProtocol "PLAINTEXT") $kafkaTls.existingSecret }}
+{{- fail "kafka.tls.existingSecret is set but kafka.securityProtocol=PLAINTEXT would not use it" }}
+{{- end }}
+{{- if ne (not $kafkaTls.secretKeys.cert) (not $kafkaTls.secretKeys.key) }}
+{{- fail "kafka.tls.secretKeys.cert and kafka.tls.secretKeys.key: a client certificate needs both" }}
+{{- end }}
+{{- if and (or $kafkaTls.secretKeys.cert $kafkaTls.secretKeys.key) (not $kafkaTls.existingSecret) }}
+{{- fail "kafka.tls.secretKeys.cert/key need kafka.tls.existingSecret (a Secret with the client certificate)" }}
+{{- end }}
+{{- if and (eq .Values.kafka.securityProtocol "SASL_SSL") (not .Values.kafka.sasl.existingSecret) }}
+{{- fail "kafka.securityProtocol=SASL_SSL needs kafka.sasl.existingSecret (a Secret with the username and password; never put them in values)" }}
+{{- end }}
+{{- if and (ne .Values.kafka.securityProtocol "SASL_SSL") .Values.kafka.sasl.existingSecret }}
+{{- fail (printf "kafka.sasl.existingSecret is set but kafka.securityProtocol=%s would not use it" .Values.kafka.securityProtocol) }}
+{{- end }}
 {{- if and (eq .Values.model.source "persistentVolumeClaim") (not .Values.model.existingClaim) }}
 {{- fail "model.source=persistentVolumeClaim needs model.existingClaim" }}
 {{- end }}
 {{- end }}
 
+{{/* Where the Kafka Secrets are mounted (files: the worker reads them once at start-up). */}}
+{{- define "covid-ct-triage.kafkaTlsDir" -}}/etc/covid-ct-triage/kafka/tls{{- end }}
+{{- define "covid-ct-triage.kafkaSaslDir" -}}/etc/covid-ct-triage/kafka/sasl{{- end }}
+
 {{/* Secrets (by reference only) and extra variables: the container's env list. */}}
 {{- define "covid-ct-triage.env" -}}
+{{- if eq .Values.kafka.securityProtocol "SASL_SSL" }}
+- name: KAFKA_SASL_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.kafka.sasl.existingSecret }}
+      key: {{ .Values.kafka.sasl.secretKeys.username }}
+{{- end }}
 {{- if eq .Values.dicomweb.auth "basic" }}
 - name: DICOMWEB_USERNAME
   valueFrom:
