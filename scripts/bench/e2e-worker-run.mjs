@@ -3,7 +3,7 @@
 // at the N-th TriageCompleted/TriageFailed) and `npm run bench:memory` (one study at a time, the
 // worker's resident memory read from /proc before and after it).
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { encodeEvent, newStudyAvailable, StudyAvailableSchema } from '../../dist/libs/messaging/src/index.js';
@@ -113,6 +113,11 @@ export class BenchWorker {
 
   memory() {
     return processMemory(this.child.pid);
+  }
+
+  /** Resets the high-water mark (VmHWM) to the present RSS, so that the next peak is one study's. */
+  resetPeak() {
+    writeFileSync(`/proc/${this.child.pid}/clear_refs`, '5');
   }
 
   async listen() {
