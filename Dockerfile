@@ -1,5 +1,9 @@
-# The worker image the Helm chart (charts/covid-ct-triage) runs. Not built by CI.
-# docker build -t covid-ct-triage:0.1.0 .
+# The worker image the Helm chart (charts/covid-ct-triage) runs, for machines with Docker:
+#   docker build -t covid-ct-triage:0.1.0 .
+# Without Docker (a closed network reaching only package registries), `npm run image:build`
+# (scripts/image/build-cpu.sh) builds the same image as an OCI layout, on a Debian rootfs with no
+# shell instead of node:*-slim; CI builds and runs that one (test/integration/container-image.spec.ts).
+# It reads WORKDIR, ENV, USER, EXPOSE and CMD from this file's final stage: change them here only.
 FROM node:26.12.1-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
@@ -9,6 +13,9 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY apps apps
 COPY libs libs
 RUN npm run build && npm prune --omit=dev
+# onnxruntime-node ships binaries for every platform; keep linux/x64's only (as image:build does).
+RUN find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 2 -maxdepth 2 -type d ! -path '*/linux/x64' -exec rm -rf {} + \
+    && find node_modules/onnxruntime-node/bin/napi-v6 -mindepth 1 -maxdepth 1 -type d -empty -delete
 
 FROM node:26.12.1-bookworm-slim
 WORKDIR /app

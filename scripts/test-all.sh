@@ -56,6 +56,10 @@ else
   log "neither helm nor go on this machine: the Helm chart rendering tests will skip"
 fi
 
+step "container image (CPU), built without Docker; container-image.spec.ts runs it with runc"
+# About 75 s cold and 10 s warm on two cores (layers cached under .cache/image).
+bash scripts/image/build-cpu.sh
+
 step "integration tests"
 npx vitest run --project integration --reporter=default --reporter=json --outputFile="$reports/integration.json"
 
