@@ -12,14 +12,15 @@
 # Listeners: PLAINTEXT (no authentication), SASL_SSL (SCRAM-SHA-512 over TLS) and SSL with a
 # required client certificate (mTLS), the two secured ones as hospitals run their brokers.
 # Env: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093),
-#      STACK_KAFKA_SASL_SSL_PORT (19094), STACK_KAFKA_SSL_PORT (19095),
+#      STACK_KAFKA_SASL_SSL_PORT (STACK_KAFKA_PORT + 2: 19094), STACK_KAFKA_SSL_PORT (+ 3: 19095),
 #      STACK_KAFKA_JAVA (java binary; default $JAVA_HOME/bin/java, else java on PATH).
 
 # Private names (_kafka_*): KAFKA_HOME/KAFKA_OPTS are often set for real installs.
 _kafka_port=${STACK_KAFKA_PORT:-19092}
 _kafka_cport=${STACK_KAFKA_CONTROLLER_PORT:-19093}
-_kafka_sasl_ssl_port=${STACK_KAFKA_SASL_SSL_PORT:-19094}
-_kafka_ssl_port=${STACK_KAFKA_SSL_PORT:-19095}
+# Beside the plaintext port by default, so a second stack that moves only STACK_KAFKA_PORT still fits.
+_kafka_sasl_ssl_port=${STACK_KAFKA_SASL_SSL_PORT:-$((_kafka_port + 2))}
+_kafka_ssl_port=${STACK_KAFKA_SSL_PORT:-$((_kafka_port + 3))}
 _kafka_scram_user=triage
 _kafka_src="$REPO_ROOT/tools/kafka"
 # Absolute even if TRIAGE_CACHE_DIR is relative: log.dirs and -cp must not depend on cwd.
