@@ -138,7 +138,9 @@ describe('triage worker resilience (real stack)', () => {
         },
       };
     };
-    const logger = new JsonLogger('warn', {}, () => undefined);
+    // Kept, and printed if the test fails: a second analysis is either a retry or a rebalance.
+    const lines: string[] = [];
+    const logger = new JsonLogger('info', {}, (line) => void lines.push(line));
     const worker = await startTestWorker(parseConfig(environment), {
       logger,
       overrides: [{ token: ANALYZER, useFactory: slow, inject: [APP_CONFIG, JsonLogger] }],
@@ -150,6 +152,9 @@ describe('triage worker resilience (real stack)', () => {
       expect(slowest).toBeGreaterThan(2 * SESSION_TIMEOUT_MS);
       expect(analyses).toBe(1);
       expect(worker.transport.consumerStatus.groupJoins).toBe(1);
+    } catch (error) {
+      console.warn(`the worker's log:\n${lines.map((l) => l.slice(0, 400)).join('\n')}`);
+      throw error;
     } finally {
       await worker.close();
     }
