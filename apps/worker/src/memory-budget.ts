@@ -2,11 +2,12 @@ import { PermanentError } from '@app/errors';
 import type { SeriesFootprint } from '@app/pipeline';
 
 /**
- * Bytes one voxel of the source grid costs while a study is processed: the HU volume,
+ * Bytes one voxel of the source grid may cost while a study is processed: the HU volume,
  * three 0/1 masks, the probabilities mapped back, the SEG frames and decoding buffers.
- * Measured: the real P001 series (148 × 512 × 512 = 38.8 M voxels) raised the worker's
- * peak RSS from 205 MB idle to 1083-1093 MB, about 23 bytes per voxel. A 600-slice
- * 512 × 512 study is then about 3.6 GB, within the default budget of 4096 MB.
+ * Conservative: `npm run bench:memory` measured 7-11 bytes per voxel on a warm worker, beyond the process's own
+ * memory (idle ~230 MB, plus ~360 MB the model runtime keeps after its first inference), which
+ * lies outside the budget (docs/reliability.md, Memory). A 600-slice 512 × 512 study is
+ * estimated at 3600 MB and used 1604 MB.
  */
 export const BYTES_PER_VOXEL = 24;
 
