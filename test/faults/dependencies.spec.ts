@@ -1,61 +1,24 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertReachable, stack } from '../support/stack.js';
-import { buildWorker } from '../support/worker-build.js';
+import { describe, expect, it } from 'vitest';
 import { FaultProxy } from './support/fault-proxy.js';
-import {
-  archiveAddress,
-  dicomwebThrough,
-  FaultScenario,
-  readiness,
-  stackService,
-  type ScenarioTally,
-} from './support/fault-scenario.js';
+import { archiveAddress, dicomwebThrough, readiness, stackService } from './support/fault-scenario.js';
+import { expectNothingLostOrDoubled, faultSuite } from './support/fault-suite.js';
 
 /**
  * The servers the worker depends on fail while studies are in flight: the broker, the archive
  * (stopped, or behind a proxy that delays, resets, answers 503, refuses or trickles) and the
  * FHIR server. Every study that went in comes out once: answered, written back, never twice.
  */
-let workerMain: string;
-let scenario: FaultScenario | undefined;
-
-beforeAll(async () => {
-  await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
-  await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
-  workerMain = await buildWorker();
-}, 120_000);
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printWorkerTrails();
-  await scenario?.tearDown();
-  scenario = undefined;
-});
-
-async function begin(name: string): Promise<FaultScenario> {
-  scenario = new FaultScenario(name);
-  await scenario.setUp();
-  return scenario;
-}
+const suite = faultSuite();
 
 const inFlight = (uid: string, msg: string) => (line: Record<string, unknown>) =>
   line.studyInstanceUid === uid && line.msg === msg;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function expectNothingLostOrDoubled(tally: ScenarioTally, failures: Record<string, number> = {}): void {
-  expect({ lost: tally.lost, duplicated: tally.duplicated, failed: tally.failed }).toEqual({
-    lost: [],
-    duplicated: [],
-    failed: failures,
-  });
-  const failedCount = Object.values(failures).reduce((n, k) => n + k, 0);
-  expect(tally.completed).toBe(tally.studiesIn - failedCount);
-}
-
 describe('faults in the servers the worker depends on (real stack)', () => {
   it('Kafka broker stopped mid-study and started again', async () => {
-    const s = await begin('Kafka broker stopped mid-study, restarted');
-    const worker = s.startWorker(workerMain);
+    const s = await suite.begin('Kafka broker stopped mid-study, restarted');
+    const worker = s.startWorker(suite.workerMain);
     const [first] = await s.announce(3);
     await worker.waitForLog('the first study analysed', inFlight(first, 'step analyze done'), 120_000);
     await stackService('down', 'kafka');
@@ -70,8 +33,8 @@ describe('faults in the servers the worker depends on (real stack)', () => {
   }, 360_000);
 
   it('Orthanc stopped mid-retrieve and started again', async () => {
-    const s = await begin('Orthanc stopped mid-study, restarted');
-    const worker = s.startWorker(workerMain);
+    const s = await suite.begin('Orthanc stopped mid-study, restarted');
+    const worker = s.startWorker(suite.workerMain);
     const [first] = await s.announce(3);
     await worker.waitForLog('the first study admitted', inFlight(first, 'reserving memory'), 120_000);
     await stackService('down', 'orthanc');
@@ -85,12 +48,12 @@ describe('faults in the servers the worker depends on (real stack)', () => {
   }, 300_000);
 
   it('the archive behind a proxy that delays, resets, answers 503, refuses and trickles', async () => {
-    const s = await begin('archive behind a proxy: 300 ms latency, resets, 503, refused, then a trickle');
+    const s = await suite.begin('archive behind a proxy: 300 ms latency, resets, 503, refused, then a trickle');
     const proxy = new FaultProxy(archiveAddress());
     const port = await proxy.start();
     try {
       // A 20 s deadline per study: a trickling archive must not hold the partition for ever.
-      const worker = s.startWorker(workerMain, {
+      const worker = s.startWorker(suite.workerMain, {
         DICOMWEB_BASE_URL: dicomwebThrough(port),
         WORKER_STUDY_DEADLINE_MS: '20000',
       });
@@ -125,8 +88,8 @@ describe('faults in the servers the worker depends on (real stack)', () => {
   }, 360_000);
 
   it('HAPI FHIR stopped while studies wait for their report, and started again', async () => {
-    const s = await begin('HAPI FHIR stopped, restarted');
-    const worker = s.startWorker(workerMain);
+    const s = await suite.begin('HAPI FHIR stopped, restarted');
+    const worker = s.startWorker(suite.workerMain);
     await stackService('down', 'fhir');
     try {
       const [first] = await s.announce(2);

@@ -1,35 +1,23 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readPart10 } from '@app/dicom';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hasRealCt, REAL_CT_DIR } from '../support/real-data.js';
-import { assertReachable, stack } from '../support/stack.js';
-import { buildWorker } from '../support/worker-build.js';
+import { stack } from '../support/stack.js';
 import { storeInstances } from '../support/worker-harness.js';
 import { FaultProxy } from './support/fault-proxy.js';
-import { archiveAddress, dicomwebThrough, FaultScenario } from './support/fault-scenario.js';
+import { archiveAddress, dicomwebThrough } from './support/fault-scenario.js';
+import { expectNothingLostOrDoubled, faultSuite } from './support/fault-suite.js';
 
 /**
  * The consumer group under load and under rebalances: two workers on a three-partition topic
  * with a hundred studies queued, a third worker joining mid-run; and a member joining while a
  * study is in flight (the fence: the member that lost its partition writes nothing back).
  */
-let workerMain: string;
-let scenario: FaultScenario | undefined;
-
-beforeAll(async () => {
-  await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
-  await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
-  workerMain = await buildWorker();
-}, 120_000);
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printWorkerTrails();
-  await scenario?.tearDown();
-  scenario = undefined;
-});
+const suite = faultSuite();
 
 /** Copies of the real P001 study made by Orthanc (new study, series and instance UIDs). */
+
 async function realCtCopies(count: number): Promise<string[]> {
   const folder = join(REAL_CT_DIR, 'P001');
   const names = (await readdir(folder)).filter((name) => name.endsWith('.dcm'));
@@ -58,46 +46,38 @@ async function realCtCopies(count: number): Promise<string[]> {
 
 describe('the consumer group under load and rebalances (real stack)', () => {
   it('2 workers x 3 partitions x 100 queued studies (concurrency 2), a third worker joining mid-run', async () => {
-    const s = new FaultScenario(
+    const s = await suite.begin(
       `100 studies (${hasRealCt ? '2 of them real CT' : 'phantoms only: no real CT here'}), 3 partitions, 2 workers, a 3rd joining`,
       3,
     );
-    scenario = s;
-    await s.setUp();
     const real = hasRealCt ? await realCtCopies(2) : [];
     for (const uid of real) await s.announceStored(uid);
     const phantoms = 100 - real.length;
     for (let done = 0; done < phantoms; done += 20) await s.announce(Math.min(20, phantoms - done));
     expect(s.studies).toHaveLength(100);
     const settings = { WORKER_CONCURRENCY: '2' };
-    s.startWorker(workerMain, settings);
-    s.startWorker(workerMain, settings);
+    s.startWorker(suite.workerMain, settings);
+    s.startWorker(suite.workerMain, settings);
     while (s.recorder.messages.length < 30) await new Promise((resolve) => setTimeout(resolve, 250));
-    const third = s.startWorker(workerMain, settings);
+    const third = s.startWorker(suite.workerMain, settings);
     await third.waitForLog('the third worker in the group', (l) => l.msg === 'joined the consumer group', 120_000);
     await s.waitForAnswers(900_000);
     const tally = await s.tally();
-    expect({ lost: tally.lost, duplicated: tally.duplicated, failed: tally.failed }).toEqual({
-      lost: [],
-      duplicated: [],
-      failed: {},
-    });
+    expectNothingLostOrDoubled(tally);
     expect(tally.completed).toBe(100);
   }, 1_200_000);
 
   it('a member joins while a study is in flight: the study is written back and answered once', async () => {
-    const s = new FaultScenario('a member joins mid-study (rebalance)');
-    scenario = s;
-    await s.setUp();
+    const s = await suite.begin('a member joins mid-study (rebalance)');
     // The first worker reads the archive slowly, so that the second joins while it is busy.
     const proxy = new FaultProxy(archiveAddress());
     const port = await proxy.start();
     try {
       proxy.set({ kind: 'throttle', bytesPerSecond: 40_000 });
-      const first = s.startWorker(workerMain, { DICOMWEB_BASE_URL: dicomwebThrough(port) });
+      const first = s.startWorker(suite.workerMain, { DICOMWEB_BASE_URL: dicomwebThrough(port) });
       const [uid] = await s.announce(1);
       await first.waitForLog('the study admitted', (l) => l.studyInstanceUid === uid && l.msg === 'reserving memory');
-      s.startWorker(workerMain);
+      s.startWorker(suite.workerMain);
       await s.waitForAnswers(180_000);
       await first.waitForLog(
         'the first worker fenced off',

@@ -1,62 +1,33 @@
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { assertReachable, stack } from '../support/stack.js';
-import { buildWorker } from '../support/worker-build.js';
+import { describe, expect, it } from 'vitest';
 import { kafka } from '../support/worker-harness.js';
-import { FaultScenario, readiness, type ScenarioTally } from './support/fault-scenario.js';
+import { readiness } from './support/fault-scenario.js';
+import { expectNothingLostOrDoubled, faultSuite } from './support/fault-suite.js';
 
 /**
  * The worker dies (SIGKILL, as the OOM killer does) in the middle of a study and in the middle
  * of its write-back, and the topic its answers go to disappears. The next worker, or the same
  * one once the topic is back, finishes every study exactly once in effect.
  */
-let workerMain: string;
-let scenario: FaultScenario | undefined;
-
-beforeAll(async () => {
-  await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
-  await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
-  workerMain = await buildWorker();
-}, 120_000);
-
-afterEach(async ({ task }) => {
-  if (task.result?.state === 'fail') scenario?.printWorkerTrails();
-  await scenario?.tearDown();
-  scenario = undefined;
-});
-
-async function begin(name: string): Promise<FaultScenario> {
-  scenario = new FaultScenario(name);
-  await scenario.setUp();
-  return scenario;
-}
-
-function expectNothingLostOrDoubled(tally: ScenarioTally): void {
-  expect({ lost: tally.lost, duplicated: tally.duplicated, failed: tally.failed }).toEqual({
-    lost: [],
-    duplicated: [],
-    failed: {},
-  });
-  expect(tally.completed).toBe(tally.studiesIn);
-}
+const suite = faultSuite();
 
 describe('a worker that dies, and answers that cannot be published (real stack)', () => {
   it.each([
     ['mid-study (its volume decoded)', 'step fetchStudy done'],
     ['mid-write-back (SEG and SR stored, report not yet written)', 'step storeObjects done'],
   ])('SIGKILL %s: the next worker finishes it once', async (when, step) => {
-    const s = await begin(`worker SIGKILLed ${when}`);
-    const doomed = s.startWorker(workerMain);
+    const s = await suite.begin(`worker SIGKILLed ${when}`);
+    const doomed = s.startWorker(suite.workerMain);
     const [first] = await s.announce(3);
     await doomed.waitForLog(step, (l) => l.studyInstanceUid === first && l.msg === step, 120_000);
     doomed.kill('SIGKILL');
     expect((await doomed.exited).signal).toBe('SIGKILL');
-    s.startWorker(workerMain);
+    s.startWorker(suite.workerMain);
     await s.waitForAnswers(180_000);
     expectNothingLostOrDoubled(await s.tally());
   });
 
   it('the result topic deleted: answers wait (readiness fails) until it is back, nothing parked', async () => {
-    const s = await begin('result topic deleted, then recreated');
+    const s = await suite.begin('result topic deleted, then recreated');
     const admin = kafka.admin();
     await admin.connect();
     try {
@@ -64,7 +35,7 @@ describe('a worker that dies, and answers that cannot be published (real stack)'
       await s.recorder.stop();
       await admin.deleteTopics({ topics: [s.topics.triageCompleted] });
       await s.recorder.start([s.topics.triageFailed, s.topics.deadLetter]);
-      const worker = s.startWorker(workerMain);
+      const worker = s.startWorker(suite.workerMain);
       const [first] = await s.announce(2);
       await worker.waitForLog(
         'the answer refused',
