@@ -113,10 +113,12 @@ for layer in "$os_layer" "$node_layer" "$node_modules_layer" "$models_layer" "$a
   unpacked=$((unpacked + $(gzip -l "$layer" | awk 'NR == 2 {print $2}')))
 done
 build_ms=$(($(now_ms) - started))
+# The layer files too: build-cuda.sh stacks its layers on these.
 jq -n --arg ref "$IMAGE_NAME:$REF" --arg layout "$OUT/oci" --arg manifest "$manifest_digest" \
   --argjson compressed "$compressed" --argjson unpacked "$unpacked" --argjson ms "$build_ms" \
+  --arg layers "$os_layer $node_layer $node_modules_layer $models_layer $app_layer" \
   '{ref: $ref, layout: $layout, manifest: $manifest, compressedLayerBytes: $compressed,
-    unpackedLayerBytes: $unpacked, buildMs: $ms}' >"$OUT/build.json"
+    unpackedLayerBytes: $unpacked, buildMs: $ms, layers: ($layers | split(" "))}' >"$OUT/build.json"
 log "built $IMAGE_NAME:$REF $manifest_digest in $((build_ms / 1000)) s:" \
   "$((compressed / 1048576)) MiB compressed, $((unpacked / 1048576)) MiB unpacked; SBOM $OUT/sbom.spdx.json"
 cat "$OUT/build.json"

@@ -20,8 +20,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # base-files: /etc/os-release (how scanners know the distribution) and the licence texts.
 # netbase: /etc/services and /etc/protocols for getaddrinfo. tzdata: timestamps in local time
 # if TZ is set. ca-certificates: the Mozilla roots (Node uses its own copy unless
-# NODE_USE_SYSTEM_CA=1; a hospital CA is added with NODE_EXTRA_CA_CERTS).
-RUNTIME_PACKAGES=(base-files netbase tzdata ca-certificates gcc-12-base libgcc-s1 libc6 libatomic1 libstdc++6)
+# NODE_USE_SYSTEM_CA=1; a hospital CA is added with NODE_EXTRA_CA_CERTS). zlib1g: cuDNN needs
+# libz.so.1 (the CUDA image, build-cuda.sh); one OS layer serves both images (Node links its own zlib).
+RUNTIME_PACKAGES=(base-files netbase tzdata ca-certificates gcc-12-base libgcc-s1 libc6 libatomic1 libstdc++6 zlib1g)
 DEB_CACHE="$IMAGE_CACHE/debs"
 
 # package=version for each runtime package: the candidate versions, from one apt-cache call

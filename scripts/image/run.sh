@@ -48,14 +48,15 @@ manifest=$(jq -r --arg ref "$ref" \
 [[ -n $manifest ]] || die "no tag $ref in $layout/index.json"
 image_config=$(blob "$(blob "$manifest" | jq -r .config.digest)" | jq .config)
 
-# One unpacked rootfs per image digest, shared read-only by every container of that image.
-unpacked="$IMAGE_CACHE/rootfs/${manifest#sha256:}"
+# One unpacked rootfs per image digest, shared read-only by every container of that image;
+# one folder per tag, so that the CPU and CUDA images do not evict each other.
+unpacked="$IMAGE_CACHE/rootfs/$ref/${manifest#sha256:}"
 if [[ ! -d $unpacked/rootfs ]]; then
   log "unpacking $ref ($manifest) with umoci"
   rm -rf "$unpacked.tmp" && mkdir -p "$(dirname "$unpacked")"
   umoci unpack --image "$layout:$ref" "$unpacked.tmp" >&2
   # Older digests' rootfs are of no further use.
-  find "$IMAGE_CACHE/rootfs" -mindepth 1 -maxdepth 1 ! -name "${manifest#sha256:}.tmp" -exec rm -rf {} +
+  find "$(dirname "$unpacked")" -mindepth 1 -maxdepth 1 ! -name "${manifest#sha256:}.tmp" -exec rm -rf {} +
   mv "$unpacked.tmp" "$unpacked"
 fi
 

@@ -9,10 +9,10 @@
 // syft/trivy can still scan the image later: the dpkg status is where they look for it.
 //
 //   node sbom.mjs --name NAME --version V --image-digest sha256:… --os-tree DIR
-//     --npm-lock FILE --node-version V --models-tree DIR [--extra-lock FILE …] --out FILE
+//     --npm-lock FILE --node-version V --models-tree DIR [--wheel FILE.whl …] --out FILE
 import { createHash } from 'node:crypto';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -24,6 +24,7 @@ const { values } = parseArgs({
     'npm-lock': { type: 'string' },
     'node-version': { type: 'string' },
     'models-tree': { type: 'string' },
+    wheel: { type: 'string', multiple: true, default: [] },
     out: { type: 'string' },
   },
 });
@@ -134,6 +135,32 @@ for (const [path, entry] of Object.entries(lock.packages ?? {}).sort(([a], [b]) 
         referenceType: 'purl',
         referenceLocator: `pkg:npm/${purlName(name)}@${entry.version}`,
       },
+    ],
+  });
+}
+
+// PyPI wheels whose shared libraries the CUDA image holds (build-cuda.sh), with the wheel's SHA-256.
+for (const wheel of values.wheel) {
+  const [distribution, version] = basename(wheel).split('-');
+  const name = distribution.toLowerCase().replace(/_/g, '-');
+  packages.push({
+    SPDXID: spdxId('pypi', `${name}@${version}`),
+    name,
+    versionInfo: version,
+    ...noAssertion,
+    // onnxruntime is MIT; the nvidia-* wheels carry NVIDIA's licence (kept in /usr/share/doc).
+    licenseDeclared: name.startsWith('onnxruntime') ? 'MIT' : 'NOASSERTION',
+    filesAnalyzed: false,
+    checksums: [
+      {
+        algorithm: 'SHA256',
+        checksumValue: createHash('sha256')
+          .update(await readFile(wheel))
+          .digest('hex'),
+      },
+    ],
+    externalRefs: [
+      { referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: `pkg:pypi/${name}@${version}` },
     ],
   });
 }
