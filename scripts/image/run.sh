@@ -4,9 +4,12 @@
 # a tmpfs, no capabilities, no new privileges, the host's network (the local stack listens on
 # 127.0.0.1 only). The container runs in the foreground; its stdout/stderr are this script's.
 #
-#   run.sh [--name ID] [--env-file FILE] [-e NAME=VALUE …] [--layout DIR] [--ref TAG] [-- ARG …]
+#   run.sh [--name ID] [--env-file FILE] [-e NAME=VALUE …] [--mount SRC:DEST …] [--layout DIR]
+#          [--ref TAG] [-- ARG …]
 #
 # ARGs replace the image's CMD (e.g. -- node --version). An env file holds NAME=VALUE lines.
+# --mount binds a host folder read-only (a CA bundle, a model set); DEST under /tmp or an
+# existing folder (runc would create a new mount point in the shared unpacked rootfs).
 #
 # Why runc and not crun or podman: crun 1.8 (bookworm) refuses this kind of machine's hybrid
 # cgroup layout ("cgroups in hybrid mode not supported"), runc 1.1 handles cgroup v1, v2 and
@@ -23,12 +26,18 @@ layout="$IMAGE_CACHE/cpu/oci"
 ref="$IMAGE_VERSION"
 env_file=""
 extra_env=()
+extra_mounts='[]'
 args=()
 while (($#)); do
   case "$1" in
     --name) name=$2 && shift 2 ;;
     --env-file) env_file=$2 && shift 2 ;;
     -e) extra_env+=("$2") && shift 2 ;;
+    --mount)
+      extra_mounts=$(jq -c --arg src "$(realpath "${2%%:*}")" --arg dest "${2#*:}" \
+        '. + [{destination: $dest, type: "bind", source: $src, options: ["rbind", "ro"]}]' <<<"$extra_mounts")
+      shift 2
+      ;;
     --layout) layout=$2 && shift 2 ;;
     --ref) ref=$2 && shift 2 ;;
     --) shift && args=("$@") && break ;;
@@ -90,7 +99,7 @@ rm -rf "$bundle" && mkdir -p "$bundle"
 # The OCI runtime spec (runtime-spec 1.0): what Kubernetes would ask of the container runtime
 # for the chart's pod, minus the network namespace (host network) and cgroup limits.
 jq -n --arg rootfs "$unpacked/rootfs" --arg name "$name" --argjson env "$env_json" --argjson args "$args_json" \
-  --argjson uid "$uid" --argjson gid "$gid" --arg cwd "$(jq -r '.WorkingDir // "/"' <<<"$image_config")" '{
+  --argjson uid "$uid" --argjson gid "$gid" --argjson extra_mounts "$extra_mounts" --arg cwd "$(jq -r '.WorkingDir // "/"' <<<"$image_config")" '{
   ociVersion: "1.0.2",
   process: {
     terminal: false,
@@ -103,7 +112,7 @@ jq -n --arg rootfs "$unpacked/rootfs" --arg name "$name" --argjson env "$env_jso
   },
   root: {path: $rootfs, readonly: true},
   hostname: $name,
-  mounts: [
+  mounts: ([
     {destination: "/proc", type: "proc", source: "proc"},
     {destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]},
     {destination: "/dev/pts", type: "devpts", source: "devpts",
@@ -114,7 +123,7 @@ jq -n --arg rootfs "$unpacked/rootfs" --arg name "$name" --argjson env "$env_jso
     {destination: "/tmp", type: "tmpfs", source: "tmpfs", options: ["nosuid", "nodev", "mode=1777", "size=1g"]},
     {destination: "/etc/hosts", type: "bind", source: "/etc/hosts", options: ["rbind", "ro"]},
     {destination: "/etc/resolv.conf", type: "bind", source: "/etc/resolv.conf", options: ["rbind", "ro"]}
-  ],
+  ] + $extra_mounts),
   linux: {
     namespaces: [{type: "pid"}, {type: "ipc"}, {type: "uts"}, {type: "mount"}],
     maskedPaths: ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",

@@ -25,10 +25,13 @@ import {
  * cached, about two minutes cold). Skips, saying why, where this machine cannot run a
  * container: not root, runc not installed (scripts/provision.sh installs it), or runc
  * failing to start one (no namespaces, an unusable cgroup hierarchy).
+ * TRIAGE_TEST_IMAGE=cuda runs the CUDA image instead (build-cuda.sh, minutes cold; not in CI):
+ * without a GPU its worker falls back from cuda to the CPU.
  */
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const cacheDir = process.env.TRIAGE_CACHE_DIR || join(root, '.cache');
-const imageDir = join(cacheDir, 'image', 'cpu');
+const variant = process.env.TRIAGE_TEST_IMAGE === 'cuda' ? 'cuda' : 'cpu';
+const imageDir = join(cacheDir, 'image', variant);
 
 function whyNotRunnable(): string | undefined {
   if (process.platform !== 'linux') return 'containers run on Linux only';
@@ -48,6 +51,8 @@ const sender = new EventSender(topics.studyAvailable);
 const containerName = `triage-test-${process.pid}`;
 /** Set when runc cannot start a container here: the tests then skip with this reason. */
 let cannotRun: string | undefined;
+/** run.sh's arguments naming the image: --layout and --ref. */
+let image: string[] = [];
 let probeOutput = '';
 let container: ChildProcess | undefined;
 const containerLog: Record<string, unknown>[] = [];
@@ -71,15 +76,16 @@ async function freePort(): Promise<number> {
   });
 }
 
-describe.skipIf(notRunnable !== undefined)('CPU container image, run with runc against the local stack', () => {
+describe.skipIf(notRunnable !== undefined)(`${variant} container image, run with runc against the local stack`, () => {
   beforeAll(async () => {
     await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
     await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
 
     const buildStarted = performance.now();
-    const build = runScript(['scripts/image/build-cpu.sh'], 900_000);
+    const build = runScript([`scripts/image/build-${variant}.sh`], 900_000);
     if (build.status !== 0) throw new Error(`image build failed:\n${build.stderr.slice(-4000)}`);
     const built = JSON.parse(readFileSync(join(imageDir, 'build.json'), 'utf8')) as Record<string, unknown>;
+    image = ['--layout', join(imageDir, 'oci'), '--ref', String(built.ref).split(':')[1]];
     console.warn(
       `image ${String(built.ref)} built in ${((performance.now() - buildStarted) / 1000).toFixed(1)} s: ` +
         JSON.stringify(built),
@@ -89,6 +95,7 @@ describe.skipIf(notRunnable !== undefined)('CPU container image, run with runc a
     const probe = runScript(
       [
         'scripts/image/run.sh',
+        ...image,
         '--name',
         `${containerName}-probe`,
         '--',
@@ -130,7 +137,7 @@ describe.skipIf(notRunnable !== undefined)('CPU container image, run with runc a
     );
 
     const started = performance.now();
-    container = spawn('bash', ['scripts/image/run.sh', '--name', containerName, '--env-file', envFile], {
+    container = spawn('bash', ['scripts/image/run.sh', ...image, '--name', containerName, '--env-file', envFile], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
