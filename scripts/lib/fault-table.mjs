@@ -11,7 +11,7 @@ const failed = (f) =>
     .map(([reason, n]) => `${n} ${reason}`)
     .join(', ') || '0';
 console.log(
-  '| scenario | in | completed once | failed (explained) | lost | duplicated | answers repeated (same eventId) |',
+  '| scenario | in | completed once | failed (explained) | lost | duplicated or contradictory | answers repeated (same eventId) |',
 );
 console.log('| --- | --: | --: | --- | --: | --: | --: |');
 for (const r of rows) {

@@ -93,9 +93,10 @@ describe('faults in the servers the worker depends on (real stack)', () => {
     await stackService('down', 'fhir');
     try {
       const [first] = await s.announce(2);
+      // Its retries run out during the outage: the study waits (not parked), readiness says so.
       await worker.waitForLog(
-        'a retry because FHIR is down',
-        (l) => l.msg === 'transient failure, retrying' && l.studyInstanceUid === first,
+        'the first study waiting for FHIR',
+        (l) => l.why === 'DependencyUnavailableError' && l.studyInstanceUid === first,
         120_000,
       );
       expect((await readiness(worker)).status).toBe(503);

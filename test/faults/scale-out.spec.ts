@@ -16,32 +16,42 @@ import { expectNothingLostOrDoubled, faultSuite } from './support/fault-suite.js
  */
 const suite = faultSuite();
 
-/** Copies of the real P001 study made by Orthanc (new study, series and instance UIDs). */
-
+/**
+ * Copies of the real P001 CT series, each in a study of its own made by Orthanc (new study,
+ * series and instance UIDs). Only the CT is kept: earlier tests may have left our SEG and SR in
+ * P001's study, and a copy of those would count as a second SEG and SR.
+ */
 async function realCtCopies(count: number): Promise<string[]> {
   const folder = join(REAL_CT_DIR, 'P001');
   const names = (await readdir(folder)).filter((name) => name.endsWith('.dcm'));
   const files = await Promise.all(names.map((name) => readFile(join(folder, name))));
   await storeInstances(files);
   const original = readPart10(files[0], { untilPixelData: true }).dataset.string('StudyInstanceUID')!;
-  const headers = { Authorization: stack.orthancAuthorization };
-  const lookup = await fetch(`${stack.orthancUrl}/tools/lookup`, { method: 'POST', headers, body: original });
-  const [study] = ((await lookup.json()) as { ID: string; Type: string }[]).filter((f) => f.Type === 'Study');
+  const [study] = (await orthanc<{ ID: string; Type: string }[]>('tools/lookup', original)).filter(
+    (found) => found.Type === 'Study',
+  );
   const copies: string[] = [];
   for (let n = 0; n < count; n++) {
-    const modified = await fetch(`${stack.orthancUrl}/studies/${study.ID}/modify`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ Force: true, Replace: {} }),
-    });
-    if (!modified.ok) throw new Error(`Orthanc modify: HTTP ${modified.status}`);
-    const { ID } = (await modified.json()) as { ID: string };
-    const copy = (await (await fetch(`${stack.orthancUrl}/studies/${ID}`, { headers })).json()) as {
-      MainDicomTags: { StudyInstanceUID: string };
-    };
+    const { ID } = await orthanc<{ ID: string }>(`studies/${study.ID}/modify`, JSON.stringify({ Force: true }));
+    const copy = await orthanc<{ Series: string[]; MainDicomTags: { StudyInstanceUID: string } }>(`studies/${ID}`);
+    for (const series of copy.Series) {
+      const { MainDicomTags } = await orthanc<{ MainDicomTags: { Modality?: string } }>(`series/${series}`);
+      if (MainDicomTags.Modality !== 'CT') await orthanc(`series/${series}`, undefined, 'DELETE');
+    }
     copies.push(copy.MainDicomTags.StudyInstanceUID);
   }
   return copies;
+}
+
+/** Orthanc's REST API: GET, or POST with a body, or the method given. */
+async function orthanc<T>(path: string, body?: string, method = body === undefined ? 'GET' : 'POST'): Promise<T> {
+  const response = await fetch(`${stack.orthancUrl}/${path}`, {
+    method,
+    headers: { Authorization: stack.orthancAuthorization },
+    ...(body === undefined ? {} : { body }),
+  });
+  if (!response.ok) throw new Error(`Orthanc ${method} ${path}: HTTP ${response.status}`);
+  return (await response.json()) as T;
 }
 
 describe('the consumer group under load and rebalances (real stack)', () => {

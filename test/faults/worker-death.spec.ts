@@ -41,7 +41,8 @@ describe('a worker that dies, and answers that cannot be published (real stack)'
         'the answer refused',
         (l) =>
           l.studyInstanceUid === first &&
-          l.msg === 'written back but not answered; fetching the message again after a pause',
+          l.msg === 'not finished, not failed: fetching the message again after a pause' &&
+          l.why === 'AnswerNotPublishedError',
         120_000,
       );
       const ready = await readiness(worker);

@@ -10,3 +10,9 @@ export interface ResultPublisher {
 
 /** The study named by an event, in the configured archive; `signal` aborts its requests. */
 export type StudySources = (studyInstanceUid: string, signal: AbortSignal) => StudySource;
+
+/** The servers a study needs, probed when its retries run out: an outage is waited out, not parked. */
+export interface DependencyHealth {
+  /** The names of those that do not answer their health probe now (e.g. ['FHIR server']). */
+  unavailable(): Promise<string[]>;
+}

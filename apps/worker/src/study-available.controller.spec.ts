@@ -25,6 +25,7 @@ import {
   ANALYZER,
   ARCHIVE_INDEX,
   ARCHIVE_SINK,
+  DEPENDENCY_HEALTH,
   FRAME_DECODER,
   REPORT_INDEX,
   REPORT_SINK,
@@ -51,8 +52,8 @@ class FakeLoop implements MessageLoop {
     this.handler = handler;
   }
   async stop() {}
-  deliver(consumed: ConsumedMessage, signal = new AbortController().signal, deliveries = 1) {
-    return this.handler!(consumed, { signal, deliveries, stillOwned: () => true });
+  deliver(consumed: ConsumedMessage, signal = new AbortController().signal, deliveries = 1, refetches = 0) {
+    return this.handler!(consumed, { signal, deliveries, stillOwned: () => true, refetches });
   }
 }
 
@@ -119,6 +120,8 @@ async function setup(
     series?: { seriesInstanceUid: string; modality?: string }[];
     stalled?: boolean;
     environment?: Record<string, string>;
+    /** What the dependency probes say is down when a study's retries run out. */
+    unavailable?: string[];
   } = {},
 ) {
   const publisher = new RecordingPublisher();
@@ -166,12 +169,14 @@ async function setup(
           options.stalled ? stalledSource(signal) : failingSource(options.errors ?? [new Error('no source')], calls),
       },
       { token: RESULT_PUBLISHER, value: publisher },
+      { token: DEPENDENCY_HEALTH, value: { unavailable: async () => options.unavailable ?? [] } },
       { token: FRAME_DECODER, value: { decode: () => Promise.reject(new Error('not used')), close: async () => {} } },
     ],
   });
   running.push(worker);
   const handler = {
-    handle: (m: ConsumedMessage, signal?: AbortSignal, deliveries?: number) => loop.deliver(m, signal, deliveries),
+    handle: (m: ConsumedMessage, signal?: AbortSignal, deliveries?: number, refetches?: number) =>
+      loop.deliver(m, signal, deliveries, refetches),
   };
   return { handler, publisher, calls, lines };
 }
@@ -213,10 +218,24 @@ describe('the worker application, message by message', () => {
     expect(publisher.completed).toHaveLength(0);
   });
 
-  it('gives up after the configured attempts with RETRIES_EXHAUSTED, never looping', async () => {
-    const { handler, publisher, calls } = await setup({ errors: [new TransientError('FHIR down')] });
-    expect(await handler.handle(studyAvailable())).toBe('commit');
+  it('waits out an outage instead of parking: retries run out while the FHIR server is down for everyone', async () => {
+    const { handler, publisher, calls, lines } = await setup({
+      errors: [new TransientError('FHIR down')],
+      unavailable: ['FHIR server'],
+    });
+    expect(await handler.handle(studyAvailable())).toBe('retry');
     expect(calls.n).toBe(3);
+    expect(publisher.failed).toHaveLength(0);
+    expect(publisher.deadLetters).toHaveLength(0);
+    expect(lines.find((l) => l.why === 'DependencyUnavailableError')?.error).toMatch(/^FHIR server unavailable: /);
+  });
+
+  it('gives up with RETRIES_EXHAUSTED when every server answers its probe, after one more round (the outage may just have ended)', async () => {
+    const { handler, publisher, calls } = await setup({ errors: [new TransientError('FHIR down')] });
+    expect(await handler.handle(studyAvailable())).toBe('retry');
+    expect(publisher.failed).toHaveLength(0);
+    expect(await handler.handle(studyAvailable(), undefined, undefined, 1)).toBe('commit');
+    expect(calls.n).toBe(6);
     expect(publisher.failed[0]).toMatchObject({ reason: FailureReason.RETRIES_EXHAUSTED, attempts: 3 });
     expect(publisher.deadLetters).toHaveLength(1);
   });
@@ -289,8 +308,8 @@ describe('the worker application, message by message', () => {
     expect(await handler.handle(studyAvailable())).toBe('retry');
     expect(publisher.failed).toHaveLength(0);
     expect(publisher.deadLetters).toHaveLength(0);
-    expect(lines.some((l) => l.msg === 'written back but not answered; fetching the message again after a pause')).toBe(
-      true,
+    expect(lines.find((l) => l.msg === 'not finished, not failed: fetching the message again after a pause')?.why).toBe(
+      'AnswerNotPublishedError',
     );
     // Once the topic is back, the next delivery answers from the stored report.
     publisher.refuseCompletedWith = undefined;

@@ -46,6 +46,7 @@ export class StudyAvailableController {
       log,
       deliveries,
       stillOwned: () => delivery.isStillOwner(),
+      refetches: delivery.getRefetches(),
       onAttempt: (attempt) => delivery.recordAttempt(attempt),
     });
     return 'commit';

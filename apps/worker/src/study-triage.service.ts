@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { SopClass, type FrameDecoder } from '@app/dicom';
-import { PermanentError, withRetry } from '@app/errors';
+import { PermanentError, TransientError, withRetry } from '@app/errors';
 import type { VolumeAnalyzer } from '@app/inference';
 import { newTriageCompleted, type StudyAvailable, type TriageCompleted } from '@app/messaging';
 import {
@@ -18,16 +18,17 @@ import {
 import { segUids } from '@app/seg';
 import { srUids } from '@app/sr';
 import { triagePriority, type ModelIdentity } from '@app/triage-contracts';
-import { AnswerNotPublishedError } from './answer-not-published.error.js';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
 import { PartitionLostError } from './partition-lost.error.js';
-import type { ResultPublisher, StudySources } from './ports.js';
+import type { DependencyHealth, ResultPublisher, StudySources } from './ports.js';
+import { AnswerNotPublishedError, DependencyUnavailableError } from './retry-later.error.js';
 import {
   ANALYZER,
   APP_CONFIG,
   ARCHIVE_INDEX,
   ARCHIVE_SINK,
+  DEPENDENCY_HEALTH,
   FRAME_DECODER,
   REPORT_INDEX,
   REPORT_SINK,
@@ -47,6 +48,8 @@ export interface TriageRequest {
   deliveries: number;
   /** False once the group rebalanced or dropped us: nothing may be written back then. */
   stillOwned: () => boolean;
+  /** How many times this message was fetched again after the worker chose to wait. */
+  refetches: number;
   /** Told the number of each attempt as it starts. */
   onAttempt: (attempt: number) => void;
 }
@@ -71,6 +74,7 @@ export class StudyTriageService {
     @Inject(MemoryBudget) private readonly memory: MemoryBudget,
     @Inject(FRAME_DECODER) private readonly decoder: FrameDecoder,
     @Inject(TRIAGE_TRACER) private readonly tracer: TriageTracer,
+    @Inject(DEPENDENCY_HEALTH) private readonly dependencies: DependencyHealth,
   ) {}
 
   async triage(request: TriageRequest): Promise<void> {
@@ -113,7 +117,10 @@ export class StudyTriageService {
         onRetry: (error, attempt, delayMs) =>
           log.write('warn', 'transient failure, retrying', { attempt, delayMs, error: error.message }),
       },
-    );
+    ).catch(async (error: unknown) => {
+      if (error instanceof TransientError && !signal.aborted) await this.waitIfOutage(error, request.refetches);
+      throw error;
+    });
     if ('prior' in result) {
       const { prior } = result;
       if (prior.kind === 'own-output') {
@@ -142,6 +149,17 @@ export class StudyTriageService {
       attempts,
       timings: outcome.timings,
     });
+  }
+
+  /**
+   * The study's retries ran out. A server down for everyone (its probe fails) is an outage the
+   * study waits out. Probes that answer may only mean the outage ended a moment ago, so the
+   * study gets one more round after a pause before its failure counts as its own.
+   */
+  private async waitIfOutage(error: TransientError, refetches: number): Promise<void> {
+    const unavailable = await this.dependencies.unavailable();
+    if (unavailable.length > 0) throw new DependencyUnavailableError(unavailable, error);
+    if (refetches === 0) throw new DependencyUnavailableError([], error);
   }
 
   private async answer(completed: TriageCompleted): Promise<void> {

@@ -13,3 +13,4 @@ export const STUDY_SOURCES = Symbol('StudySources');
 export const RESULT_PUBLISHER = Symbol('ResultPublisher');
 export const FRAME_DECODER = Symbol('FrameDecoder');
 export const TRIAGE_TRACER = Symbol('TriageTracer');
+export const DEPENDENCY_HEALTH = Symbol('DependencyHealth');

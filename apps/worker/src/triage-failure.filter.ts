@@ -9,17 +9,18 @@ import {
   type MessageDisposition,
   type StudyAvailable,
 } from '@app/messaging';
-import { AnswerNotPublishedError } from './answer-not-published.error.js';
 import { JsonLogger } from './json-logger.js';
 import { PartitionLostError } from './partition-lost.error.js';
+import { RetryLaterError } from './retry-later.error.js';
 import type { ResultPublisher } from './ports.js';
 import { RESULT_PUBLISHER } from './tokens.js';
 
 /**
  * Whatever a StudyAvailable handler throws ends here. Interrupted by shutdown, or the partition
  * lost in a rebalance before the write-back: 'leave' (the next owner redoes it). Written back
- * but TriageCompleted refused by the broker: 'retry' (fetched again, answered from the stored
- * report). Anything else is parked: TriageFailed, then the original message
+ * but TriageCompleted refused by the broker, or retries run out during an outage of the archive
+ * or the FHIR server (a RetryLaterError): 'retry' (fetched again after a pause). Anything else
+ * is parked: TriageFailed, then the original message
  * with the reason on the dead-letter topic, then 'commit'. If the broker refuses those, the
  * error travels on and the transport fetches the message again after a pause.
  */
@@ -51,8 +52,9 @@ export class TriageFailureFilter implements RpcExceptionFilter {
       log.write('warn', 'the group rebalanced during the study; nothing written back, left to the new owner');
       return 'leave';
     }
-    if (exception instanceof AnswerNotPublishedError) {
-      log.write('error', 'written back but not answered; fetching the message again after a pause', {
+    if (exception instanceof RetryLaterError) {
+      log.write('error', 'not finished, not failed: fetching the message again after a pause', {
+        why: exception.name,
         error: exception.message,
       });
       return 'retry';

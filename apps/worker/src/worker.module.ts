@@ -18,7 +18,7 @@ import { OtelTriageTracer } from '@app/telemetry';
 import { HealthServer } from './health-server.js';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
-import type { StudySources } from './ports.js';
+import type { DependencyHealth, StudySources } from './ports.js';
 import { StudyAvailableController } from './study-available.controller.js';
 import { StudyTriageService } from './study-triage.service.js';
 import {
@@ -26,6 +26,7 @@ import {
   APP_CONFIG,
   ARCHIVE_INDEX,
   ARCHIVE_SINK,
+  DEPENDENCY_HEALTH,
   DICOMWEB_CLIENT,
   FRAME_DECODER,
   REPORT_INDEX,
@@ -155,6 +156,26 @@ export function createTransport(
   );
 }
 
+/** How long one health probe may take when a study's retries have run out. */
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** The servers whose probe fails now, probed together (the readiness checks' probes). */
+function dependencyHealth(probes: Record<string, (signal: AbortSignal) => Promise<void>>): DependencyHealth {
+  return {
+    unavailable: async () => {
+      const down = await Promise.all(
+        Object.entries(probes).map(([name, probe]) =>
+          probe(AbortSignal.timeout(PROBE_TIMEOUT_MS)).then(
+            () => [],
+            () => [name],
+          ),
+        ),
+      );
+      return down.flat();
+    },
+  };
+}
+
 // A Nest module is a decorated class by design; its providers come from forRoot.
 @Module({})
 // oxlint-disable-next-line typescript/no-extraneous-class
@@ -205,6 +226,15 @@ export class WorkerModule {
               },
             }),
           inject: [ANALYZER, ARCHIVE_INDEX, REPORT_INDEX, RESULT_PUBLISHER],
+        },
+        {
+          provide: DEPENDENCY_HEALTH,
+          useFactory: (archive: DicomwebArchiveIndex, reports: FhirReportIndex) =>
+            dependencyHealth({
+              archive: (signal) => archive.ping(signal),
+              'FHIR server': (signal) => reports.ping(signal),
+            }),
+          inject: [ARCHIVE_INDEX, REPORT_INDEX],
         },
         StudyTriageService,
         WorkerLifecycle,

@@ -57,6 +57,8 @@ export interface MessageContext {
    * write anything back (a fence against two members triaging the same study at once).
    */
   stillOwned: () => boolean;
+  /** How many times this consumer fetched this message again after its handler answered 'retry'. */
+  refetches: number;
 }
 
 /** Heartbeat answers that mean the group is rebalancing or no longer counts us in. */
@@ -213,7 +215,7 @@ export class KafkaStudyConsumer {
           headers: headersOf(message.headers),
           timestamp: message.timestamp,
         },
-        { signal: abort.signal, deliveries, stillOwned: () => owned },
+        { signal: abort.signal, deliveries, stillOwned: () => owned, refetches: this.retries.get(partition) ?? 0 },
       ).catch((error: unknown): MessageDisposition => {
         // Never kafkajs's to handle: it would restart the consumer and rebalance the group.
         this.options.log('error', 'message handler failed', {

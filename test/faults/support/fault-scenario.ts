@@ -53,13 +53,16 @@ export function smallStudy(): { studyInstanceUid: string; files: Buffer[] } {
   return { studyInstanceUid: series.studyInstanceUid, files: series.instances.map((i) => i.bytes) };
 }
 
-/** Worker settings for faults: a dead member is noticed in seconds; retries bridge a restart. */
+/**
+ * Worker settings for faults: a dead member is noticed in seconds, and a study's retries run
+ * out within seconds, so that an outage longer than that is waited out, not retried through.
+ */
 const FAULT_SETTINGS = {
   KAFKA_SESSION_TIMEOUT_MS: '6000',
   KAFKA_HEARTBEAT_INTERVAL_MS: '1000',
-  WORKER_RETRY_ATTEMPTS: '12',
+  WORKER_RETRY_ATTEMPTS: '3',
   WORKER_RETRY_INITIAL_DELAY_MS: '500',
-  WORKER_RETRY_MAX_DELAY_MS: '5000',
+  WORKER_RETRY_MAX_DELAY_MS: '2000',
   WORKER_DECODE_THREADS: '1',
   LOG_LEVEL: 'debug',
 };
@@ -73,7 +76,10 @@ export interface ScenarioTally {
   failed: Record<string, number>;
   /** Studies without an answer, or answered without their SEG, SR or report. */
   lost: string[];
-  /** Studies with two SEGs, SRs or reports, two different answers, or two failures. */
+  /**
+   * Studies with two SEGs, SRs or reports, two different answers or two failures, or
+   * contradictory: a TriageFailed beside a SEG or SR written.
+   */
   duplicated: string[];
   /** TriageCompleted sent again with the same eventId (at-least-once; consumers de-duplicate on it). */
   repeatedAnswers: number;

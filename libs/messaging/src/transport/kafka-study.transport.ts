@@ -84,7 +84,13 @@ export class KafkaStudyTransport extends Server<TransportEvents> implements Cust
       this.options.log('error', 'no handler for the topic; message left uncommitted', { topic: message.topic });
       return 'retry';
     }
-    const delivery = new KafkaDeliveryContext([message, context.signal, context.deliveries, context.stillOwned]);
+    const delivery = new KafkaDeliveryContext([
+      message,
+      context.signal,
+      context.deliveries,
+      context.stillOwned,
+      context.refetches,
+    ]);
     // Nest's processing hooks (e.g. tracing) wrap each delivery; `done` is ours to await.
     return new Promise<MessageDisposition>((resolve, reject) => {
       this.onProcessingStartHook(this.transportId ?? KAFKA_STUDY_TRANSPORT, delivery, async () => {
