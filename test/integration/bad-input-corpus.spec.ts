@@ -26,6 +26,7 @@ import { assertReachable, stack } from '../support/stack.js';
 import { buildWorker } from '../support/worker-build.js';
 import {
   createTopics,
+  expectHealthy,
   EventSender,
   TopicRecorder,
   uniqueTopics,
@@ -466,16 +467,7 @@ describe('bad-input corpus: one worker, each kind answered as documented, a good
       workerExited: undefined,
       stderr: '',
     });
-    const response = await fetch(`http://127.0.0.1:${healthPort}/health/ready`);
-    const body = (await response.json()) as { checks: Record<string, { ok: boolean }> };
-    expect(body.checks).toMatchObject({
-      kafka: { ok: true },
-      model: { ok: true },
-      archive: { ok: true },
-      fhir: { ok: true },
-    });
-    expect(response.status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${healthPort}/health/live`)).status).toBe(200);
+    await expectHealthy(healthPort);
     // Our logs carry UIDs and codes only: not the phantom's patient name.
     expect(JSON.stringify(worker.lines)).not.toContain('PHANTOM^SYNTHETIC');
   });

@@ -12,6 +12,7 @@ import { assertReachable, stack } from '../support/stack.js';
 import {
   archive,
   createTopics,
+  expectHealthy,
   deleteSeriesFromOrthanc,
   EventSender,
   fhirGet,
@@ -90,16 +91,7 @@ async function expectParked(eventId: string | undefined, bytes: Buffer, reason: 
 
 describe('triage worker against Kafka, Orthanc and HAPI FHIR', () => {
   it('reports ready (Kafka, model, archive, FHIR) on its readiness endpoint', async () => {
-    const response = await fetch(`http://127.0.0.1:${worker.lifecycle.httpPort}/health/ready`);
-    const body = (await response.json()) as { status: string; checks: Record<string, { ok: boolean }> };
-    expect(body.checks).toMatchObject({
-      kafka: { ok: true },
-      model: { ok: true },
-      archive: { ok: true },
-      fhir: { ok: true },
-    });
-    expect(response.status).toBe(200);
-    expect((await fetch(`http://127.0.0.1:${worker.lifecycle.httpPort}/health/live`)).status).toBe(200);
+    await expectHealthy(Number(worker.lifecycle.httpPort));
   });
 
   it('parks malformed JSON with TriageFailed and a dead-letter record holding the original bytes', async () => {

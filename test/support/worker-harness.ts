@@ -3,6 +3,7 @@ import { JsonAttributes } from '@app/dicom';
 import { basicAuth, createDicomwebClient } from '@app/dicomweb';
 import { encodeEvent, newStudyAvailable, StudyAvailableSchema, type StudyAvailableInit } from '@app/messaging';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
+import { expect } from 'vitest';
 import { stack } from './stack.js';
 
 /**
@@ -314,4 +315,18 @@ export async function deleteSeriesFromOrthanc(seriesInstanceUids: readonly strin
       if (!response.ok) throw new Error(`Orthanc DELETE series: HTTP ${response.status}`);
     }
   }
+}
+
+/** The worker's health endpoints on `httpPort`: ready with every check green, and live. */
+export async function expectHealthy(httpPort: number): Promise<void> {
+  const response = await fetch(`http://127.0.0.1:${httpPort}/health/ready`);
+  const body = (await response.json()) as { checks: Record<string, { ok: boolean }> };
+  expect(body.checks).toMatchObject({
+    kafka: { ok: true },
+    model: { ok: true },
+    archive: { ok: true },
+    fhir: { ok: true },
+  });
+  expect(response.status).toBe(200);
+  expect((await fetch(`http://127.0.0.1:${httpPort}/health/live`)).status).toBe(200);
 }
