@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '@app/config';
+import { telemetrySettings } from '@app/telemetry';
 import { describe, expect, it } from 'vitest';
 
 /**
@@ -69,6 +70,22 @@ const run = (args: string[]) => {
 };
 const render = (...sets: string[]) =>
   run(['template', 'triage', CHART, '--kube-version', '1.30.0', ...sets.flatMap((s) => ['--set', s])]);
+/** Renders with one of the chart's ci/*-values.yaml files (and --set on top). */
+const renderCi = (file: string, ...sets: string[]) =>
+  run([
+    'template',
+    'triage',
+    CHART,
+    '--kube-version',
+    '1.30.0',
+    '-f',
+    join(CHART, 'ci', file),
+    ...sets.flatMap((s) => ['--set', s]),
+  ]);
+/** The chart-testing value sets: each one is linted, rendered, and dry-run by chart-dry-run.spec.ts. */
+export const CI_VALUES = readdirSync(join(CHART, 'ci'))
+  .filter((name) => name.endsWith('-values.yaml'))
+  .toSorted();
 
 /** The ConfigMap's variables, as the worker would see them. */
 const configMapData = (manifest: string): Record<string, string> =>
@@ -252,5 +269,162 @@ describe.skipIf(!helm)('helm lint and template', () => {
       expect({ sets, code: rendered.code }).not.toEqual({ sets, code: 0 });
       expect(rendered.stderr).toMatch(message);
     }
+  });
+});
+
+describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
+  it('are the five the issue names: default, GPU, KEDA, NetworkPolicy on, secrets as files', () => {
+    expect(CI_VALUES).toEqual([
+      'default-values.yaml',
+      'gpu-values.yaml',
+      'keda-values.yaml',
+      'networkpolicy-values.yaml',
+      'secret-files-values.yaml',
+    ]);
+  });
+
+  it.each(CI_VALUES)('%s lints in strict mode and renders', (file) => {
+    const lint = run(['lint', '--strict', '--kube-version', '1.30.0', CHART, '-f', join(CHART, 'ci', file)]);
+    expect(lint.stderr + lint.stdout).toMatch(/0 chart\(s\) failed/);
+    expect(lint.code).toBe(0);
+    const rendered = renderCi(file);
+    expect(rendered.stderr).toBe('');
+    expect(rendered.code).toBe(0);
+  });
+
+  it('gpu: the CUDA image, a GPU limit, the NVIDIA runtime class, GPU nodes and the CUDA provider first', () => {
+    const docs = byKind(renderCi('gpu-values.yaml').stdout);
+    const deployment = docs.get('Deployment')!;
+    expect(deployment).toMatch(/image: "covid-ct-triage:0\.1\.0-cuda"/);
+    expect(deployment).toMatch(/limits:\s+memory: 6Gi\s+nvidia.com\/gpu: 1/);
+    expect(deployment).toMatch(/runtimeClassName: nvidia/);
+    expect(deployment).toMatch(
+      /nodeSelector:\s+cloud.google.com\/gke-accelerator: nvidia-l4\s+nvidia.com\/gpu.present: "true"/,
+    );
+    expect(deployment).toMatch(/tolerations:\s+- effect: NoSchedule\s+key: nvidia.com\/gpu\s+operator: Exists/);
+    expect(parseConfig(configMapData(renderCi('gpu-values.yaml').stdout)).inference.executionProviders).toEqual([
+      'cuda',
+      'cpu',
+    ]);
+    // Without gpu.enabled: the CPU image, no GPU, the CPU provider.
+    const cpu = byKind(render().stdout).get('Deployment')!;
+    expect(cpu).toMatch(/image: "covid-ct-triage:0\.1\.0"/);
+    expect(cpu).not.toMatch(/nvidia|runtimeClassName/);
+  });
+
+  it('keda: a ScaledObject on the consumer group’s lag, at most the partition count, no CPU autoscaler', () => {
+    const rendered = renderCi('keda-values.yaml');
+    const docs = byKind(rendered.stdout);
+    expect(docs.has('HorizontalPodAutoscaler')).toBe(false);
+    const scaled = docs.get('ScaledObject')!;
+    expect(scaled).toMatch(/apiVersion: keda.sh\/v1alpha1/);
+    expect(scaled).toMatch(/maxReplicaCount: 12/);
+    expect(scaled).toMatch(/type: kafka\s+metadata:\s+bootstrapServers: "kafka-0/);
+    expect(scaled).toMatch(/consumerGroup: "covid-ct-triage-worker"/);
+    expect(scaled).toMatch(/topic: "triage.study-available.v1"/);
+    expect(scaled).toMatch(/allowIdleConsumers: "false"/);
+    expect(scaled).toMatch(/sasl: "scram_sha_512"/);
+    expect(scaled).toMatch(/authenticationRef:\s+name: triage-covid-ct-triage-kafka/);
+    // KEDA reads the lag with the worker's own Secrets.
+    const auth = docs.get('TriggerAuthentication')!;
+    expect(auth).toMatch(/- parameter: ca\s+name: kafka-ca\s+key: ca.crt/);
+    expect(auth).toMatch(/- parameter: password\s+name: kafka-triage-user\s+key: password/);
+    // KEDA owns the replica count.
+    expect(docs.get('Deployment')).toMatch(/^ {2}replicas: 2/m);
+    expect(byKind(render('keda.enabled=true').stdout).has('TriggerAuthentication')).toBe(false);
+  });
+
+  it('networkpolicy: ingress to the health and metrics ports from monitoring, egress to the listed destinations only', () => {
+    const docs = byKind(renderCi('networkpolicy-values.yaml').stdout);
+    const policy = docs.get('NetworkPolicy')!;
+    expect(policy).toMatch(/policyTypes:\s+- Ingress\s+- Egress/);
+    expect(policy).toMatch(
+      /ingress:\s+- from:\s+- namespaceSelector:\s+matchLabels:\s+kubernetes.io\/metadata.name: monitoring\s+ports:\s+- port: http\s+protocol: TCP\s+- port: metrics/,
+    );
+    const egress = policy.slice(policy.indexOf('egress:'));
+    expect([...egress.matchAll(/^ {4}- ports:/gm)]).toHaveLength(6); // DNS, Kafka, archive, FHIR, token, OTLP
+    for (const cidr of ['192.0.2.10/32', '198.51.100.0/28', '203.0.113.5/32'])
+      expect(egress).toContain(`cidr: ${cidr}`);
+    expect(egress).toMatch(/- port: 53\s+protocol: UDP/);
+    // Prometheus scrapes the OpenTelemetry SDK's exporter through the ServiceMonitor.
+    expect(docs.get('ServiceMonitor')).toMatch(/endpoints:\s+- port: metrics\s+path: \/metrics/);
+    expect(docs.get('ServiceMonitor')).toMatch(/release: kube-prometheus-stack/);
+    expect(docs.get('Service')).toMatch(/- name: metrics\s+port: 9464\s+targetPort: metrics/);
+    const data = configMapData(renderCi('networkpolicy-values.yaml').stdout);
+    expect(data.OTEL_METRICS_EXPORTER).toBe('otlp,prometheus');
+    expect(telemetrySettings(data)).toMatchObject({ traces: true, metrics: true });
+    expect(telemetrySettings(configMapData(render('metrics.enabled=true').stdout))).toMatchObject({
+      traces: false,
+      metrics: true,
+    });
+  });
+
+  it('secret-files: every credential from a Secret, files mounted read-only, the *_FILE variable pointing at one', () => {
+    const deployment = byKind(renderCi('secret-files-values.yaml').stdout).get('Deployment')!;
+    expect(deployment).toMatch(
+      /- name: secret-hospital-ca\s+mountPath: \/etc\/covid-ct-triage\/secrets\/hospital-ca\s+readOnly: true/,
+    );
+    expect(deployment).toMatch(
+      /- name: secret-hospital-ca\s+secret:\s+secretName: hospital-ca-bundle\s+defaultMode: 0440\s+items:\s+- key: ca-bundle.pem\s+path: ca.pem/,
+    );
+    expect(deployment).toMatch(/- name: HTTPS_CA_FILE\s+value: "\/etc\/covid-ct-triage\/secrets\/hospital-ca\/ca.pem"/);
+    expect(deployment).toMatch(/persistentVolumeClaim:\s+claimName: triage-models\s+readOnly: true/);
+    expect(deployment).toMatch(/- name: model\s+mountPath: \/models\s+readOnly: true\s+subPath: sets/);
+    // No secret value anywhere in what the chart renders: only names of Secrets and keys.
+    expect(renderCi('secret-files-values.yaml').stdout).not.toMatch(/^kind: Secret$/m);
+  });
+
+  it('the PodDisruptionBudget lets unhealthy pods go; replicas spread over zones and nodes', () => {
+    const docs = byKind(render().stdout);
+    expect(docs.get('PodDisruptionBudget')).toMatch(/unhealthyPodEvictionPolicy: AlwaysAllow/);
+    const deployment = docs.get('Deployment')!;
+    expect(deployment).toMatch(/topologyKey: topology.kubernetes.io\/zone\s+whenUnsatisfiable: ScheduleAnyway/);
+    expect(deployment).toMatch(/topologyKey: kubernetes.io\/hostname/);
+    expect(byKind(render('topologySpread.enabled=false').stdout).get('Deployment')).not.toMatch(/topologySpread/);
+  });
+
+  it('takes the model from an OCI image volume', () => {
+    const deployment = byKind(
+      render('model.source=imageVolume', 'model.ociImage.reference=registry.example/models/covid-triage:0.1.0').stdout,
+    ).get('Deployment')!;
+    expect(deployment).toMatch(
+      /- name: model\s+(#.*\s+)?image:\s+reference: registry.example\/models\/covid-triage:0.1.0/,
+    );
+    expect(deployment).toMatch(/- name: model\s+mountPath: \/models\s+readOnly: true/);
+  });
+
+  it('refuses the new settings that cannot work, naming the value', () => {
+    const refusals: [string[], RegExp][] = [
+      [['keda.enabled=true', 'autoscaling.enabled=true'], /keda.enabled and autoscaling.enabled/],
+      [
+        ['keda.enabled=true', 'keda.maxReplicaCount=7'],
+        /keda.maxReplicaCount \(7\) exceeds kafka.studyAvailablePartitions \(6\)/,
+      ],
+      [['keda.enabled=true', 'keda.minReplicaCount=5', 'keda.maxReplicaCount=4'], /keda.minReplicaCount \(5\) exceeds/],
+      [['networkPolicy.enabled=true'], /networkPolicy.egress.kafka/],
+      [['metrics.serviceMonitor.enabled=true'], /needs metrics.enabled/],
+      [['metrics.enabled=true', 'metrics.port=3000'], /metrics.port \(3000\) is worker.httpPort/],
+      [['model.source=imageVolume'], /model.ociImage.reference/],
+      [['podDisruptionBudget.unhealthyPodEvictionPolicy=Never'], /unhealthyPodEvictionPolicy/],
+      [['gpu.enabled=true', 'gpu.executionProviders=cuda\\,gpu'], /executionProviders/],
+      [
+        [
+          'secretFiles[0].name=ca',
+          'secretFiles[0].existingSecret=ca',
+          'secretFiles[0].items[0].key=k',
+          'secretFiles[0].items[0].path=ca.pem',
+          'secretFiles[0].env.HTTPS_CA_FILE=other.pem',
+        ],
+        /secretFiles\[ca\].env.HTTPS_CA_FILE names other.pem/,
+      ],
+    ];
+    for (const [sets, message] of refusals) {
+      const rendered = render(...sets);
+      expect({ sets, code: rendered.code }).not.toEqual({ sets, code: 0 });
+      expect(rendered.stderr).toMatch(message);
+    }
+    // An egress destination must say where: ports alone would open them to every address.
+    const portsOnly = renderCi('networkpolicy-values.yaml', 'networkPolicy.egress.extra[0].ports[0].port=8443');
+    expect(portsOnly.code).not.toBe(0);
   });
 });

@@ -71,6 +71,97 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and (eq .Values.model.source "persistentVolumeClaim") (not .Values.model.existingClaim) }}
 {{- fail "model.source=persistentVolumeClaim needs model.existingClaim" }}
 {{- end }}
+{{- if and (eq .Values.model.source "imageVolume") (not .Values.model.ociImage.reference) }}
+{{- fail "model.source=imageVolume needs model.ociImage.reference (the OCI image or artifact holding the model sets)" }}
+{{- end }}
+{{- if and .Values.keda.enabled .Values.autoscaling.enabled }}
+{{- fail "keda.enabled and autoscaling.enabled: KEDA creates its own HorizontalPodAutoscaler, two would fight over the replicas; enable one" }}
+{{- end }}
+{{- if .Values.keda.enabled }}
+{{- if gt (int .Values.keda.maxReplicaCount) $partitions }}
+{{- fail (printf "keda.maxReplicaCount (%d) exceeds kafka.studyAvailablePartitions (%d): a consumer beyond the partition count gets no partition" (int .Values.keda.maxReplicaCount) $partitions) }}
+{{- end }}
+{{- if gt (int .Values.keda.minReplicaCount) (int .Values.keda.maxReplicaCount) }}
+{{- fail (printf "keda.minReplicaCount (%d) exceeds keda.maxReplicaCount (%d)" (int .Values.keda.minReplicaCount) (int .Values.keda.maxReplicaCount)) }}
+{{- end }}
+{{- if gt (int .Values.keda.fallback.replicas) (int .Values.keda.maxReplicaCount) }}
+{{- fail (printf "keda.fallback.replicas (%d) exceeds keda.maxReplicaCount (%d)" (int .Values.keda.fallback.replicas) (int .Values.keda.maxReplicaCount)) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- fail (printf "autoscaling.minReplicas (%d) exceeds autoscaling.maxReplicas (%d)" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (not .Values.metrics.enabled) }}
+{{- fail "metrics.serviceMonitor.enabled needs metrics.enabled (the /metrics endpoint it scrapes)" }}
+{{- end }}
+{{- if and .Values.metrics.enabled (eq (int .Values.metrics.port) (int .Values.worker.httpPort)) }}
+{{- fail (printf "metrics.port (%d) is worker.httpPort: the Prometheus exporter needs a port of its own" (int .Values.metrics.port)) }}
+{{- end }}
+{{- if .Values.networkPolicy.enabled }}
+{{- range $name := list "kafka" "archive" "fhir" }}
+{{- if not (index $.Values.networkPolicy.egress $name) }}
+{{- fail (printf "networkPolicy.enabled needs networkPolicy.egress.%s (where the worker may connect: cidrs and ports): without it the worker cannot work" $name) }}
+{{- end }}
+{{- end }}
+{{- if and .Values.telemetry.otlpEndpoint (not .Values.networkPolicy.egress.otlp) }}
+{{- fail "telemetry.otlpEndpoint is set: networkPolicy.egress.otlp must let the worker reach the collector" }}
+{{- end }}
+{{- end }}
+{{- $secretFileNames := dict }}
+{{- range .Values.secretFiles }}
+{{- if hasKey $secretFileNames .name }}
+{{- fail (printf "secretFiles: the name %s appears twice" .name) }}
+{{- end }}
+{{- $_ := set $secretFileNames .name true }}
+{{- $paths := list }}
+{{- range .items }}{{ $paths = append $paths .path }}{{ end }}
+{{- $entry := . }}
+{{- range $variable, $file := .env }}
+{{- if and $paths (not (has $file $paths)) }}
+{{- fail (printf "secretFiles[%s].env.%s names %s, which is none of its items' paths (%s)" $entry.name $variable $file (join ", " $paths)) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The image: the CUDA variant (<appVersion>-cuda) on GPU nodes unless image.tag says otherwise. */}}
+{{- define "covid-ct-triage.image" -}}
+{{- $default := ternary (printf "%s-cuda" .Chart.AppVersion) .Chart.AppVersion .Values.gpu.enabled }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default $default) }}
+{{- end }}
+
+{{/* Resources, with the GPU limit on GPU nodes. */}}
+{{- define "covid-ct-triage.resources" -}}
+{{- $resources := deepCopy .Values.resources }}
+{{- if .Values.gpu.enabled }}
+{{- $limits := $resources.limits | default dict }}
+{{- $_ := set $limits .Values.gpu.resourceName (int .Values.gpu.count) }}
+{{- $_ := set $resources "limits" $limits }}
+{{- end }}
+{{- toYaml $resources }}
+{{- end }}
+
+{{/* Where secretFiles are mounted. */}}
+{{- define "covid-ct-triage.secretFilesDir" -}}/etc/covid-ct-triage/secrets{{- end }}
+
+{{/* One NetworkPolicy peer list and port list from a destination ({cidrs, except, namespaceSelector, podSelector, ports}). */}}
+{{- define "covid-ct-triage.networkPolicyRule" -}}
+{{- $to := list }}
+{{- range .cidrs }}
+{{- $block := dict "cidr" . }}
+{{- with $.except }}{{ $_ := set $block "except" . }}{{ end }}
+{{- $to = append $to (dict "ipBlock" $block) }}
+{{- end }}
+{{- if or .namespaceSelector .podSelector }}
+{{- $peer := dict }}
+{{- with .namespaceSelector }}{{ $_ := set $peer "namespaceSelector" . }}{{ end }}
+{{- with .podSelector }}{{ $_ := set $peer "podSelector" . }}{{ end }}
+{{- $to = append $to $peer }}
+{{- end }}
+{{- $rule := dict }}
+{{- with $to }}{{ $_ := set $rule "to" . }}{{ end }}
+{{- with .ports }}{{ $_ := set $rule "ports" . }}{{ end }}
+{{- toYaml (list $rule) }}
 {{- end }}
 
 {{/* Where the Kafka Secrets are mounted (files: the worker reads them once at start-up). */}}
@@ -117,6 +208,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
     secretKeyRef:
       name: {{ .Values.telemetry.existingSecret }}
       key: {{ .Values.telemetry.secretKeys.headers }}
+{{- end }}
+{{- range .Values.secretFiles }}
+{{- $dir := printf "%s/%s" (include "covid-ct-triage.secretFilesDir" $) .name }}
+{{- range $variable, $file := .env }}
+- name: {{ $variable }}
+  value: {{ printf "%s/%s" $dir $file | quote }}
+{{- end }}
 {{- end }}
 {{- with .Values.worker.nodeOptions }}
 - name: NODE_OPTIONS
