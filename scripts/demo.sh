@@ -13,7 +13,7 @@ npm run --silent build
 bash scripts/stack/stack.sh up
 # The CLI reads the archive's address and credentials from the environment, like the worker.
 while IFS='=' read -r key value; do export "$key=$value"; done < <(bash scripts/stack/stack.sh env orthanc)
-export DICOMWEB_AUTH=basic DICOMWEB_USERNAME="$ORTHANC_USERNAME" DICOMWEB_PASSWORD="$ORTHANC_PASSWORD"
+export ALLOW_INSECURE_HTTP=true DICOMWEB_AUTH=basic DICOMWEB_USERNAME="$ORTHANC_USERNAME" DICOMWEB_PASSWORD="$ORTHANC_PASSWORD"
 
 demo="$CACHE_DIR/demo"
 rm -rf "$demo" && mkdir -p "$demo"

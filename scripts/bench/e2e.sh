@@ -14,5 +14,5 @@ series="${1:-$REPO_ROOT/../shared/data/covid-ct-md/P001}"
 bash scripts/stack/stack.sh up >&2
 npm run --silent build >/dev/null
 while IFS='=' read -r key value; do export "$key=$value"; done < <(bash scripts/stack/stack.sh env)
-export DICOMWEB_AUTH=basic DICOMWEB_USERNAME="$ORTHANC_USERNAME" DICOMWEB_PASSWORD="$ORTHANC_PASSWORD"
+export ALLOW_INSECURE_HTTP=true DICOMWEB_AUTH=basic DICOMWEB_USERNAME="$ORTHANC_USERNAME" DICOMWEB_PASSWORD="$ORTHANC_PASSWORD"
 exec node scripts/bench/e2e-bench.mjs "$series" "$CACHE_DIR"

@@ -24,5 +24,5 @@ use_venv
 if bash scripts/stack/stack.sh status | grep -q ' stopped'; then bash scripts/stack/stack.sh up >&2; fi
 npm run --silent build >/dev/null
 while IFS='=' read -r key value; do export "$key=$value"; done < <(bash scripts/stack/stack.sh env)
-export DICOMWEB_AUTH=basic DICOMWEB_USERNAME="$ORTHANC_USERNAME" DICOMWEB_PASSWORD="$ORTHANC_PASSWORD"
+export ALLOW_INSECURE_HTTP=true DICOMWEB_AUTH=basic DICOMWEB_USERNAME="$ORTHANC_USERNAME" DICOMWEB_PASSWORD="$ORTHANC_PASSWORD"
 exec node scripts/bench/memory-bench.mjs "$data" "$CACHE_DIR"

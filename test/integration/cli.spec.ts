@@ -13,6 +13,7 @@ const run = promisify(execFile);
 const env = {
   ...process.env,
   DICOMWEB_BASE_URL: stack.dicomwebUrl,
+  ALLOW_INSECURE_HTTP: 'true', // the local Orthanc speaks plain http
   DICOMWEB_AUTH: 'basic',
   DICOMWEB_USERNAME: stack.orthancUsername,
   DICOMWEB_PASSWORD: stack.orthancPassword,

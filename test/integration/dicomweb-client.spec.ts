@@ -1,7 +1,8 @@
 import { syntheticCtSeries } from '@app/dicom/phantom';
+import { basicAuth } from '@app/credentials';
 import {
-  basicAuth,
   createDicomwebClient,
+  DicomwebAccessRefusedError,
   DicomwebHttpError,
   DicomwebUnavailableError,
   identifyInstance,
@@ -183,11 +184,11 @@ describe('DICOMweb client against Orthanc', () => {
     expect(Buffer.from(frames[0]).equals(Buffer.from(stored.buffer))).toBe(true);
   });
 
-  it('reports wrong credentials as a clear permanent 401', async () => {
+  it('reports wrong credentials as a clear 401 access refusal (the study waits for an operator, not parked)', async () => {
     const wrong = client({ auth: basicAuth(stack.orthancUsername, 'not-the-password') });
     const error = await caught(wrong.searchStudies({ StudyInstanceUID: series.studyInstanceUid }));
-    expect(error).toBeInstanceOf(DicomwebHttpError);
-    expect(error).toMatchObject({ status: 401, transient: false });
+    expect(error).toBeInstanceOf(DicomwebAccessRefusedError);
+    expect(error).toMatchObject({ status: 401, transient: true });
     expect((error as Error).message).toMatch(/HTTP 401 Unauthorized: the archive rejected the credentials/);
     expect((error as Error).message).not.toContain('not-the-password');
     expect((error as Error).message).not.toContain(stack.orthancPassword);

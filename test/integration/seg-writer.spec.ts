@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { planVolume, readPart10, type DicomAttributes } from '@app/dicom';
 import { syntheticCtSeries, syntheticEnhancedCt, type SyntheticCtOptions } from '@app/dicom/phantom';
-import { basicAuth, createDicomwebClient } from '@app/dicomweb';
+import { basicAuth } from '@app/credentials';
+import { createDicomwebClient } from '@app/dicomweb';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
 import {
   COVID_LESION,

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DISCLAIMER, planVolume, readPart10, type DicomAttributes, type EncodedDicomObject } from '@app/dicom';
 import { syntheticCtSeries } from '@app/dicom/phantom';
-import { basicAuth, createDicomwebClient } from '@app/dicomweb';
+import { basicAuth } from '@app/credentials';
+import { createDicomwebClient } from '@app/dicomweb';
 import { FolderStudySource, ingestStudy } from '@app/ingest';
 import { COVID_LESION, encodeSegmentation, LEFT_LUNG, RIGHT_LUNG, type EncodedSegmentation } from '@app/seg';
 import {

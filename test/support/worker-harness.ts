@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { JsonAttributes } from '@app/dicom';
-import { basicAuth, createDicomwebClient } from '@app/dicomweb';
+import { basicAuth } from '@app/credentials';
+import { createDicomwebClient } from '@app/dicomweb';
 import { encodeEvent, newStudyAvailable, StudyAvailableSchema, type StudyAvailableInit } from '@app/messaging';
 import { Kafka, logLevel, Partitioners, type Consumer, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
@@ -79,6 +80,8 @@ export function workerEnvironment(topics: WorkerTopics, extra: Record<string, st
     KAFKA_TOPIC_TRIAGE_FAILED: topics.triageFailed,
     KAFKA_TOPIC_DEAD_LETTER: topics.deadLetter,
     DICOMWEB_BASE_URL: stack.dicomwebUrl,
+    // The local Orthanc speaks plain http: a test bench.
+    ALLOW_INSECURE_HTTP: 'true',
     DICOMWEB_AUTH: 'basic',
     DICOMWEB_USERNAME: stack.orthancUsername,
     DICOMWEB_PASSWORD: stack.orthancPassword,

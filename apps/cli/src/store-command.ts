@@ -1,7 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { loadConfigFromEnvironment } from '@app/config';
-import { authFromConfig, createDicomwebClient } from '@app/dicomweb';
+import { cliDicomwebClient } from './dicomweb-source.js';
 
 const BATCH = 50;
 
@@ -15,12 +14,7 @@ async function listFiles(folder: string): Promise<string[]> {
 
 /** STOW-RS every file of a folder to the configured archive (DICOMWEB_*), in batches. */
 export async function storeFolder(folder: string) {
-  const config = loadConfigFromEnvironment();
-  const client = createDicomwebClient({
-    baseUrl: config.dicomweb.baseUrl,
-    auth: authFromConfig(config.dicomweb.auth),
-    timeoutMs: config.dicomweb.timeoutMs,
-  });
+  const client = cliDicomwebClient();
   const files = await listFiles(folder);
   let stored = 0;
   const failed: { file: string; reason: string }[] = [];

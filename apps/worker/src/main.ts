@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfigFromEnvironment } from '@app/config';
+import { CredentialsFileError } from '@app/credentials';
 import { httpRuntimeProblem } from '@app/dicomweb';
 import { KafkaAccessError, KafkaSettingsFileError } from '@app/messaging';
 import { JsonLogger } from './json-logger.js';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
     app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   } catch (error) {
     // One line naming the setting to check; the message never holds a secret.
-    if (error instanceof KafkaSettingsFileError) {
+    if (error instanceof KafkaSettingsFileError || error instanceof CredentialsFileError) {
       logger.write('fatal', error.message, { setting: error.setting });
       process.exit(EXIT_CONFIG);
     }

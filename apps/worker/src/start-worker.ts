@@ -2,6 +2,7 @@ import type { INestMicroservice } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { AppConfig } from '@app/config';
+import { trustCertificateAuthorities } from '@app/credentials';
 import type { VolumeAnalyzer } from '@app/inference';
 import { openKafkaConnection, probeKafkaAccess } from '@app/messaging';
 import { JsonLogger } from './json-logger.js';
@@ -11,11 +12,15 @@ import { createTransport, WorkerModule } from './worker.module.js';
 
 /**
  * The worker as a Nest microservice on our Kafka transport, consuming once this resolves.
- * `close()` runs the same shutdown as SIGTERM. Rejects with KafkaSettingsFileError (a file
- * named by a Kafka setting is unreadable) or KafkaAccessError (the broker refused our
+ * `close()` runs the same shutdown as SIGTERM. Rejects with KafkaSettingsFileError or
+ * CredentialsFileError (a file named by a setting is unreadable) or KafkaAccessError (the broker refused our
  * credentials, certificates or protocol) without retrying.
  */
 export async function startWorker(config: AppConfig, logger: JsonLogger) {
+  if (config.https.caFile) {
+    const added = trustCertificateAuthorities(config.https.caFile);
+    logger.info('trusting the CAs of HTTPS_CA_FILE besides the system ones', { certificates: added });
+  }
   const kafkaConnection = openKafkaConnection(config.kafka);
   // Refused credentials or certificates end start-up here: unretried, before the model loads.
   await probeKafkaAccess(kafkaConnection, (level, msg, fields) => logger.write(level, msg, fields));

@@ -5,6 +5,8 @@
 export const APP_CONFIG = Symbol('AppConfig');
 export const ANALYZER = Symbol('VolumeAnalyzer');
 export const DICOMWEB_CLIENT = Symbol('DicomwebClient');
+/** The FHIR server's AuthProvider: one token cache for the report index and the report sink. */
+export const FHIR_AUTH = Symbol('FhirAuth');
 export const ARCHIVE_INDEX = Symbol('ArchiveIndex');
 export const ARCHIVE_SINK = Symbol('ArchiveSink');
 export const REPORT_INDEX = Symbol('ReportIndex');

@@ -2,7 +2,8 @@ import { availableParallelism } from 'node:os';
 import { Module, type DynamicModule, type Provider } from '@nestjs/common';
 import type { AppConfig } from '@app/config';
 import { createFrameDecoder } from '@app/dicom';
-import { authFromConfig, createDicomwebClient, type DicomwebClient } from '@app/dicomweb';
+import { httpAuthProvider, type AuthProvider, type HttpAuthContext } from '@app/credentials';
+import { createDicomwebClient, type DicomwebClient } from '@app/dicomweb';
 import { createFhirTransactionClient } from '@app/fhir';
 import { loadTriageModel, type VolumeAnalyzer } from '@app/inference';
 import { DicomwebStudySource } from '@app/ingest';
@@ -28,6 +29,7 @@ import {
   ARCHIVE_SINK,
   DEPENDENCY_HEALTH,
   DICOMWEB_CLIENT,
+  FHIR_AUTH,
   FRAME_DECODER,
   REPORT_INDEX,
   REPORT_SINK,
@@ -55,10 +57,16 @@ export async function loadAnalyzer(config: AppConfig, log: JsonLogger): Promise<
   return analyzer;
 }
 
+/** A server's credentials; files are read now (CredentialsFileError: exit 78) and when they change. */
+function authFor(settings: 'DICOMWEB' | 'FHIR', config: AppConfig, log: JsonLogger): AuthProvider {
+  const onToken: HttpAuthContext['onToken'] = (event) =>
+    log.write('info', `${settings === 'FHIR' ? 'FHIR' : 'DICOMweb'} access token obtained`, { ...event });
+  return httpAuthProvider(settings === 'FHIR' ? config.fhir.auth : config.dicomweb.auth, { settings, onToken });
+}
+
 /** One provider per adapter, built from the validated configuration. */
 function adapterProviders(config: AppConfig, kafkaConnection: KafkaConnection): Provider[] {
   const fhir = config.fhir;
-  const fhirToken = fhir.bearerToken ? { bearerToken: fhir.bearerToken } : {};
   return [
     { provide: APP_CONFIG, useValue: config },
     { provide: ANALYZER, useFactory: loadAnalyzer, inject: [APP_CONFIG, JsonLogger] },
@@ -67,7 +75,7 @@ function adapterProviders(config: AppConfig, kafkaConnection: KafkaConnection): 
       useFactory: (log: JsonLogger) =>
         createDicomwebClient({
           baseUrl: config.dicomweb.baseUrl,
-          auth: authFromConfig(config.dicomweb.auth),
+          auth: authFor('DICOMWEB', config, log),
           timeoutMs: config.dicomweb.timeoutMs,
           onRetry: (event) => log.write('warn', 'DICOMweb retry', { ...event }),
         }),
@@ -91,23 +99,26 @@ function adapterProviders(config: AppConfig, kafkaConnection: KafkaConnection): 
           new DicomwebStudySource(client, studyInstanceUid, signal),
       inject: [DICOMWEB_CLIENT],
     },
+    { provide: FHIR_AUTH, useFactory: (log: JsonLogger) => authFor('FHIR', config, log), inject: [JsonLogger] },
     {
       provide: REPORT_INDEX,
-      useFactory: () =>
+      useFactory: (auth: AuthProvider) =>
         new FhirReportIndex({
           baseUrl: fhir.baseUrl,
           identifierSystem: fhir.identifierSystem,
           timeoutMs: fhir.timeoutMs,
-          ...fhirToken,
+          auth,
         }),
+      inject: [FHIR_AUTH],
     },
     {
       provide: REPORT_SINK,
-      useFactory: () =>
+      useFactory: (auth: AuthProvider) =>
         new FhirReportSink(
-          createFhirTransactionClient({ baseUrl: fhir.baseUrl, timeoutMs: fhir.timeoutMs, ...fhirToken }),
+          createFhirTransactionClient({ baseUrl: fhir.baseUrl, timeoutMs: fhir.timeoutMs, auth }),
           fhir.baseUrl,
         ),
+      inject: [FHIR_AUTH],
     },
     {
       provide: RESULT_PUBLISHER,

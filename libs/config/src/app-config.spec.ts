@@ -47,12 +47,21 @@ describe('parseConfig', () => {
   });
 
   it('requires credentials for the chosen DICOMweb authentication', () => {
-    expect(() => parseConfig({ DICOMWEB_AUTH: 'basic', DICOMWEB_USERNAME: 'u' })).toThrow(/DICOMWEB_USERNAME/);
-    expect(() => parseConfig({ DICOMWEB_AUTH: 'bearer' })).toThrow(/DICOMWEB_TOKEN/);
-    expect(parseConfig({ DICOMWEB_AUTH: 'bearer', DICOMWEB_TOKEN: 't' }).dicomweb.auth).toEqual({
+    const plain = { ALLOW_INSECURE_HTTP: 'true' };
+    expect(() => parseConfig({ ...plain, DICOMWEB_AUTH: 'basic', DICOMWEB_USERNAME: 'u' })).toThrow(
+      /DICOMWEB_PASSWORD/,
+    );
+    expect(() => parseConfig({ ...plain, DICOMWEB_AUTH: 'bearer' })).toThrow(/DICOMWEB_TOKEN/);
+    expect(parseConfig({ ...plain, DICOMWEB_AUTH: 'bearer', DICOMWEB_TOKEN: 't' }).dicomweb.auth).toEqual({
       kind: 'bearer',
-      token: 't',
+      token: { value: 't' },
     });
+  });
+
+  it('refuses the old FHIR_BEARER_TOKEN rather than ignoring it', () => {
+    expect(() => parseConfig({ FHIR_BEARER_TOKEN: 'x' })).toThrow(
+      /FHIR_BEARER_TOKEN: was renamed: set FHIR_AUTH=bearer/,
+    );
   });
 
   it('gives the worker and inference settings safe defaults', () => {

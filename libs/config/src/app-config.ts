@@ -1,11 +1,12 @@
 import { z } from 'zod';
+import { httpAuth, httpAuthFields, httpAuthProblems, type HttpAuth } from './http-auth.js';
 import { kafkaSecurity, kafkaSecurityFields, kafkaSecurityProblems, type KafkaSecurity } from './kafka-security.js';
 
 /**
  * The service's whole configuration, read once from the environment at start-up.
  * Defaults point at the local test stack (`npm run stack:up`); a deployment sets
- * every URL. Secrets (passwords, tokens) come from the environment or, for Kafka, from files
- * named in it (KAFKA_SASL_PASSWORD_FILE: a mounted Kubernetes Secret).
+ * every URL. Secrets (passwords, tokens, keys) come from the environment or from files named
+ * in it (…_FILE: a mounted Kubernetes Secret).
  */
 
 const csv = z
@@ -58,15 +59,20 @@ const environmentSchema = z
     ...kafkaSecurityFields,
 
     DICOMWEB_BASE_URL: httpUrl.default('http://127.0.0.1:18042/dicom-web'),
-    DICOMWEB_AUTH: z.enum(['none', 'basic', 'bearer']).default('none'),
-    DICOMWEB_USERNAME: z.string().optional(),
-    DICOMWEB_PASSWORD: z.string().optional(),
-    DICOMWEB_TOKEN: z.string().optional(),
+    ...httpAuthFields('DICOMWEB'),
     DICOMWEB_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
 
     FHIR_BASE_URL: httpUrl.default('http://127.0.0.1:18080/fhir'),
     FHIR_TIMEOUT_MS: positiveInt.default(30_000),
-    FHIR_BEARER_TOKEN: z.string().optional(),
+    ...httpAuthFields('FHIR'),
+    // Renamed: refused rather than ignored, so an old deployment does not write unauthenticated.
+    FHIR_BEARER_TOKEN: z
+      .never({ error: 'was renamed: set FHIR_AUTH=bearer and FHIR_TOKEN (or FHIR_TOKEN_FILE)' })
+      .optional(),
+    /** Credentials over plain http:// are refused unless this is a test bench (the local stack sets it). */
+    ALLOW_INSECURE_HTTP: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
+    /** PEM bundle of CAs trusted, besides the system's, by every HTTPS client (DICOMweb, FHIR, token endpoints, OTLP). */
+    HTTPS_CA_FILE: z.string().min(1).optional(),
     /** Our base identifier system (a URI we own): report, observation and device identifiers hang below it. */
     FHIR_IDENTIFIER_SYSTEM: z
       .string()
@@ -111,24 +117,16 @@ const environmentSchema = z
         message: 'must not exceed WORKER_RETRY_MAX_DELAY_MS',
       });
     }
-    if (env.DICOMWEB_AUTH === 'basic' && !(env.DICOMWEB_USERNAME && env.DICOMWEB_PASSWORD)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DICOMWEB_USERNAME'],
-        message: 'DICOMWEB_AUTH=basic needs DICOMWEB_USERNAME and DICOMWEB_PASSWORD',
-      });
-    }
-    if (env.DICOMWEB_AUTH === 'bearer' && !env.DICOMWEB_TOKEN) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['DICOMWEB_TOKEN'],
-        message: 'DICOMWEB_AUTH=bearer needs DICOMWEB_TOKEN',
-      });
+    const allowInsecureHttp = env.ALLOW_INSECURE_HTTP === 'true';
+    for (const [prefix, serverUrl] of [
+      ['DICOMWEB', env.DICOMWEB_BASE_URL],
+      ['FHIR', env.FHIR_BASE_URL],
+    ] as const) {
+      for (const { path, message } of httpAuthProblems(prefix, env, { serverUrl, allowInsecureHttp })) {
+        ctx.addIssue({ code: 'custom', path: [path], message });
+      }
     }
   });
-
-export type DicomwebAuth =
-  { kind: 'none' } | { kind: 'basic'; username: string; password: string } | { kind: 'bearer'; token: string };
 
 export interface AppConfig {
   logLevel: z.infer<typeof environmentSchema>['LOG_LEVEL'];
@@ -148,8 +146,10 @@ export interface AppConfig {
     /** TLS and SASL (KAFKA_SECURITY_PROTOCOL and friends); files are read by @app/messaging. */
     security: KafkaSecurity;
   };
-  dicomweb: { baseUrl: string; auth: DicomwebAuth; timeoutMs: number };
-  fhir: { baseUrl: string; timeoutMs: number; bearerToken?: string; identifierSystem: string };
+  dicomweb: { baseUrl: string; auth: HttpAuth; timeoutMs: number };
+  fhir: { baseUrl: string; auth: HttpAuth; timeoutMs: number; identifierSystem: string };
+  /** HTTPS trust shared by every HTTP client; Kafka has its own (kafka.security). */
+  https: { caFile?: string };
   inference: {
     manifestPath: string;
     executionProviders: ExecutionProviderName[];
@@ -208,15 +208,16 @@ export function parseConfig(environment: Environment): AppConfig {
     },
     dicomweb: {
       baseUrl: env.DICOMWEB_BASE_URL.replace(/\/+$/, ''),
-      auth: dicomwebAuth(env),
+      auth: httpAuth('DICOMWEB', env),
       timeoutMs: env.DICOMWEB_TIMEOUT_MS,
     },
     fhir: {
       baseUrl: env.FHIR_BASE_URL.replace(/\/+$/, ''),
+      auth: httpAuth('FHIR', env),
       timeoutMs: env.FHIR_TIMEOUT_MS,
-      ...(env.FHIR_BEARER_TOKEN ? { bearerToken: env.FHIR_BEARER_TOKEN } : {}),
       identifierSystem: env.FHIR_IDENTIFIER_SYSTEM.replace(/\/+$/, ''),
     },
+    https: env.HTTPS_CA_FILE === undefined ? {} : { caFile: env.HTTPS_CA_FILE },
     inference: {
       manifestPath: env.MODEL_MANIFEST,
       executionProviders: env.INFERENCE_EXECUTION_PROVIDERS,
@@ -237,21 +238,6 @@ export function parseConfig(environment: Environment): AppConfig {
       studyDeadlineMs: env.WORKER_STUDY_DEADLINE_MS,
     },
   };
-}
-
-function dicomwebAuth(env: z.infer<typeof environmentSchema>): DicomwebAuth {
-  switch (env.DICOMWEB_AUTH) {
-    case 'basic':
-      return {
-        kind: 'basic',
-        username: env.DICOMWEB_USERNAME!,
-        password: env.DICOMWEB_PASSWORD!,
-      };
-    case 'bearer':
-      return { kind: 'bearer', token: env.DICOMWEB_TOKEN! };
-    case 'none':
-      return { kind: 'none' };
-  }
 }
 
 /** The one place the process environment is read. */

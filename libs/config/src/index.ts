@@ -5,7 +5,9 @@ export {
   otelEnvironment,
   parseConfig,
 } from './app-config.js';
-export type { AppConfig, DicomwebAuth, ExecutionProviderName } from './app-config.js';
+export type { AppConfig, ExecutionProviderName } from './app-config.js';
+export { CLIENT_SECRET_METHODS, HTTP_AUTH_KINDS } from './http-auth.js';
+export type { ClientSecretMethod, HttpAuth, HttpAuthKind } from './http-auth.js';
 export { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS } from './kafka-security.js';
 export type {
   KafkaSasl,
@@ -13,5 +15,5 @@ export type {
   KafkaSecurity,
   KafkaSecurityProtocol,
   KafkaTlsFiles,
-  SecretSource,
 } from './kafka-security.js';
+export type { SecretSource } from './secret-source.js';

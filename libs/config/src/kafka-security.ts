@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SecretSource } from './secret-source.js';
 
 /**
  * How the worker authenticates to Kafka and what it trusts: the KAFKA_SECURITY_PROTOCOL
@@ -19,9 +20,6 @@ export interface KafkaTlsFiles {
   caFile?: string;
   clientCertificate?: { certFile: string; keyFile: string };
 }
-
-/** A secret given inline (KAFKA_SASL_PASSWORD) or as a mounted file (…_FILE, the Kubernetes Secret convention). */
-export type SecretSource = { value: string } | { file: string };
 
 export interface KafkaSasl {
   mechanism: KafkaSaslMechanism;

@@ -1,7 +1,7 @@
 import { writePart10 } from '@app/dicom';
 import { PermanentError } from '@app/errors';
 import { describe, expect, it } from 'vitest';
-import { basicAuth, noAuth } from './auth.js';
+import { basicAuth, noAuth } from '@app/credentials';
 import { createDicomwebClient } from './client.js';
 import { DicomwebResponseError } from './errors.js';
 import { boundaryOf, MultipartParser } from './multipart.js';

@@ -1,4 +1,4 @@
-import { PermanentError, TransientError, type FailureCode } from '@app/errors';
+import { AccessRefusedError, PermanentError, TransientError, type FailureCode } from '@app/errors';
 
 /**
  * What went wrong with a DICOMweb request, in the shared taxonomy: the worker
@@ -34,6 +34,28 @@ export class DicomwebHttpError extends PermanentError implements DicomwebErrorDe
     this.method = details.method;
     this.url = details.url;
     this.status = details.status;
+    if (details.reason !== undefined) this.reason = details.reason;
+  }
+}
+
+/**
+ * The archive refused our credentials (401, after one refresh) or their rights (403). Transient:
+ * the study waits until an operator fixes the credentials; readiness reports the archive.
+ */
+export class DicomwebAccessRefusedError extends AccessRefusedError implements DicomwebErrorDetails {
+  readonly method: string;
+  readonly url: string;
+  declare readonly status: number;
+  readonly reason?: string;
+
+  constructor(details: DicomwebErrorDetails & { status: 401 | 403 }) {
+    const summary =
+      details.status === 401
+        ? 'HTTP 401 Unauthorized: the archive rejected the credentials'
+        : 'HTTP 403 Forbidden: the credentials lack permission';
+    super(describe(details, summary), details.status);
+    this.method = details.method;
+    this.url = details.url;
     if (details.reason !== undefined) this.reason = details.reason;
   }
 }
@@ -79,11 +101,13 @@ export class DicomwebResponseError extends PermanentError implements DicomwebErr
   }
 }
 
-export type DicomwebError = DicomwebHttpError | DicomwebUnavailableError | DicomwebResponseError;
+export type DicomwebError =
+  DicomwebHttpError | DicomwebAccessRefusedError | DicomwebUnavailableError | DicomwebResponseError;
 
 export function isDicomwebError(error: unknown): error is DicomwebError {
   return (
     error instanceof DicomwebHttpError ||
+    error instanceof DicomwebAccessRefusedError ||
     error instanceof DicomwebUnavailableError ||
     error instanceof DicomwebResponseError
   );

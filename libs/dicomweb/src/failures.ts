@@ -71,12 +71,8 @@ export function httpError(
 ): DicomwebHttpError {
   const status = details.status;
   const text =
-    status === 401
-      ? 'HTTP 401 Unauthorized: the archive rejected the credentials'
-      : status === 403
-        ? 'HTTP 403 Forbidden: the credentials lack permission'
-        : status === 406
-          ? 'HTTP 406 Not Acceptable: the archive cannot provide the requested media type or transfer syntax'
-          : `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
+    status === 406
+      ? 'HTTP 406 Not Acceptable: the archive cannot provide the requested media type or transfer syntax'
+      : `HTTP ${status}${response.statusText ? ` ${response.statusText}` : ''}`;
   return new DicomwebHttpError(code, details, text);
 }

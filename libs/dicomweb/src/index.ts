@@ -2,12 +2,16 @@
  * DICOMweb client (QIDO-RS, WADO-RS, STOW-RS) on Node's native fetch, with a
  * streaming multipart/related parser. See docs/dicomweb-client.md.
  */
-export { authFromConfig, basicAuth, bearerToken, noAuth } from './auth.js';
-export type { AuthProvider, BearerToken, TokenSource } from './auth.js';
 export { createDicomwebClient } from './client.js';
 export type { DicomwebClient, RequestOptions, RetrieveOptions } from './client.js';
 export type { DicomJsonDataset, DicomJsonElement } from './dicom-json.js';
-export { DicomwebHttpError, DicomwebResponseError, DicomwebUnavailableError, isDicomwebError } from './errors.js';
+export {
+  DicomwebAccessRefusedError,
+  DicomwebHttpError,
+  DicomwebResponseError,
+  DicomwebUnavailableError,
+  isDicomwebError,
+} from './errors.js';
 export type { DicomwebError, DicomwebErrorDetails } from './errors.js';
 export { isRetryableStatus } from './failures.js';
 export {

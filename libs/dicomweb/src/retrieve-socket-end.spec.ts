@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { noAuth } from './auth.js';
+import { noAuth } from '@app/credentials';
 import { createDicomwebClient } from './client.js';
 import { buildMultipartRelated } from './multipart.js';
 import { SERIES, STUDY } from './testing/support.js';

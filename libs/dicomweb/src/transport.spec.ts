@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { basicAuth, bearerToken, type AuthProvider } from './auth.js';
+import { basicAuth, bearerToken, type AuthProvider } from '@app/credentials';
 import { createDicomwebClient } from './client.js';
-import { DicomwebHttpError, DicomwebUnavailableError } from './errors.js';
+import { DicomwebAccessRefusedError, DicomwebHttpError, DicomwebUnavailableError } from './errors.js';
 import { json, orthancError, useFakeServer } from './testing/fake-server.js';
 import { caught, clientOf, collect, FAST_RETRY, SERIES, SOP, STUDY } from './testing/support.js';
 import type { DicomwebClientOptions, RetryEvent } from './transport.js';
@@ -201,14 +201,14 @@ describe('retries and error classification', () => {
 });
 
 describe('authentication', () => {
-  it('reports 401 with basic auth as a permanent error, without retrying', async () => {
+  it('reports 401 with basic auth as an access refusal (transient: the study waits for new credentials), without retrying', async () => {
     server.handle((_, response) => {
       response.writeHead(401, { 'WWW-Authenticate': 'Basic realm="Orthanc Secure Area"' });
       response.end();
     });
     const error = await caught(client({ auth: basicAuth('triage', 'wrong') }).searchStudies());
-    expect(error).toBeInstanceOf(DicomwebHttpError);
-    expect(error).toMatchObject({ status: 401, transient: false });
+    expect(error).toBeInstanceOf(DicomwebAccessRefusedError);
+    expect(error).toMatchObject({ status: 401, transient: true });
     expect((error as Error).message).toContain('rejected the credentials');
     expect(server.seen).toHaveLength(1);
   });
@@ -235,13 +235,26 @@ describe('authentication', () => {
     let n = 0;
     server.handle((_, response) => response.writeHead(401).end());
     const error = await caught(client({ auth: bearerToken(() => `token-${n++}`) }).searchStudies());
-    expect(error).toMatchObject({ status: 401, transient: false });
+    expect(error).toMatchObject({ status: 401, transient: true });
     expect(server.seen).toHaveLength(2);
   });
 
   it('does not repeat a request when a refresh yields the same token', async () => {
     server.handle((_, response) => response.writeHead(401).end());
-    await expect(client({ auth: bearerToken(() => 'same') }).searchStudies()).rejects.toBeInstanceOf(DicomwebHttpError);
+    await expect(client({ auth: bearerToken(() => 'same') }).searchStudies()).rejects.toBeInstanceOf(
+      DicomwebAccessRefusedError,
+    );
+    expect(server.seen).toHaveLength(1);
+  });
+
+  it('reports 403 as an access refusal, without a refresh or a retry', async () => {
+    let asked = 0;
+    server.handle((_, response) => response.writeHead(403).end());
+    const error = await caught(client({ auth: bearerToken(() => `token-${asked++}`) }).searchStudies());
+    expect(error).toBeInstanceOf(DicomwebAccessRefusedError);
+    expect(error).toMatchObject({ status: 403, transient: true });
+    expect((error as Error).message).toContain('lack permission');
+    expect(asked).toBe(1);
     expect(server.seen).toHaveLength(1);
   });
 

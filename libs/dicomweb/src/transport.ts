@@ -1,11 +1,11 @@
 import { TriageError, type FailureCode } from '@app/errors';
-import type { AuthProvider } from './auth.js';
+import type { AuthProvider } from '@app/credentials';
 import { startAttempt, type Attempt } from './attempt.js';
 import {
+  DicomwebAccessRefusedError,
   DicomwebResponseError,
   DicomwebUnavailableError,
   type DicomwebErrorDetails,
-  type DicomwebHttpError,
 } from './errors.js';
 import { failureDetails, httpError, isRetryableStatus, transportFailure, type Failure } from './failures.js';
 import { MultipartError } from './multipart.js';
@@ -75,7 +75,7 @@ export type ResponseReader<T> = (response: Response, attempt: Attempt) => Promis
 type Outcome<T> =
   | { kind: 'done'; value: T }
   | { kind: 'retry'; failure: Failure }
-  | { kind: 'reauthenticate'; error: DicomwebHttpError };
+  | { kind: 'reauthenticate'; details: DicomwebErrorDetails & { status: 401 } };
 
 const DEFAULT_USER_AGENT = 'covid-ct-triage-dicomweb/0.1';
 const MAX_ERROR_BODY = 64 * 1024;
@@ -150,7 +150,7 @@ export class Transport {
       if (outcome.kind === 'done') return outcome.value;
       if (outcome.kind === 'reauthenticate') {
         reauthenticated = true;
-        if (!(await this.auth.refresh!())) throw outcome.error;
+        if (!(await this.auth.refresh!())) throw new DicomwebAccessRefusedError(outcome.details);
         counted--; // a refreshed credential earns a free repeat
         continue;
       }
@@ -230,8 +230,9 @@ export class Transport {
     const reason = reasonFrom(response, text, [...(spec.secrets ?? []), ...credentials]);
     const withStatus = { ...details, status, ...(reason ? { reason } : {}) };
     if (status === 401 && mayReauthenticate && this.auth.refresh) {
-      return { kind: 'reauthenticate', error: httpError('INTERNAL', withStatus, response) };
+      return { kind: 'reauthenticate', details: { ...withStatus, status } };
     }
+    if (status === 401 || status === 403) throw new DicomwebAccessRefusedError({ ...withStatus, status });
     if (isRetryableStatus(status)) {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       const failure: Failure = { summary: `HTTP ${status}`, status };

@@ -1,4 +1,11 @@
 export { backoffDelay, sleep, validateRetryPolicy, withRetry } from './retry.js';
 export type { RetryObserver, RetryPolicy } from './retry.js';
-export { asTriageError, PermanentError, TooLargeError, TransientError, TriageError } from './triage-error.js';
+export {
+  AccessRefusedError,
+  asTriageError,
+  PermanentError,
+  TooLargeError,
+  TransientError,
+  TriageError,
+} from './triage-error.js';
 export type { FailureCode } from './triage-error.js';

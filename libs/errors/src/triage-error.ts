@@ -40,6 +40,21 @@ export class TransientError extends TriageError {
   }
 }
 
+/**
+ * A server refused our credentials (401), their rights (403), or a token endpoint refused the
+ * client. Transient on purpose: an expired secret or a revoked client is fixed by an operator,
+ * and the study waits for that instead of being parked. Messages hold a status and a short
+ * reason code, never the server's own text.
+ */
+export class AccessRefusedError extends TransientError {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Retrying cannot help: the input is wrong, or the study cannot be triaged. */
 export class PermanentError extends TriageError {
   readonly transient = false;

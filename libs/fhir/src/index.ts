@@ -17,6 +17,7 @@ export type { StoredTriageReport } from './stored-report.js';
 export {
   classify as classifyFhirError,
   createFhirTransactionClient,
+  fhirAccessRefused,
   FhirRejectedError,
   FhirUnavailableError,
   referenceOf,

@@ -1,4 +1,5 @@
-import { PermanentError, TransientError } from '@app/errors';
+import { noAuth, type AuthProvider } from '@app/credentials';
+import { AccessRefusedError, PermanentError, TransientError } from '@app/errors';
 import { Client } from 'fhir-kit-client';
 
 /**
@@ -30,8 +31,8 @@ export interface FhirTransactionClientOptions {
   baseUrl: string;
   /** Per request; default 30 s. */
   timeoutMs?: number;
-  /** Sent as `Authorization: Bearer <token>` when set. */
-  bearerToken?: string;
+  /** How requests authenticate (FHIR_AUTH); default none. */
+  auth?: AuthProvider;
 }
 
 /** The FHIR server could not be reached, timed out, or answered 408, 429 or 5xx: retry later. */
@@ -62,11 +63,21 @@ const MAX_ISSUES = 5;
 const MAX_ISSUE_LENGTH = 300;
 
 export function createFhirTransactionClient(options: FhirTransactionClientOptions): FhirTransactionClient {
+  const auth = options.auth ?? noAuth();
   const client = new Client({
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
-    ...(options.bearerToken ? { bearerToken: options.bearerToken } : {}),
+    // Called before every request: the provider's current headers (a token renewed before expiry).
+    // fhir-kit-client awaits it (buildRequest), though its type says void.
+    // oxlint-disable-next-line typescript/no-misused-promises
+    requestSigner: async (_url: string, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      for (const [name, value] of Object.entries(await auth.headers())) headers.set(name, value);
+      init.headers = headers;
+    },
   });
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const send = async (body: Parameters<Client['transaction']>[0]['body'], signal: AbortSignal) =>
+    (await client.transaction({ body, options: { signal } })) as unknown as fhir4.Bundle;
 
   return {
     async submit(bundle, submitOptions = {}) {
@@ -75,10 +86,14 @@ export function createFhirTransactionClient(options: FhirTransactionClientOption
       }
       const timeout = AbortSignal.timeout(timeoutMs);
       const signal = submitOptions.signal ? AbortSignal.any([submitOptions.signal, timeout]) : timeout;
+      const body = bundle as unknown as Parameters<Client['transaction']>[0]['body'];
       let response: fhir4.Bundle;
       try {
-        const body = bundle as unknown as Parameters<Client['transaction']>[0]['body'];
-        response = (await client.transaction({ body, options: { signal } })) as unknown as fhir4.Bundle;
+        response = await send(body, signal).catch(async (error: unknown) => {
+          // A 401 may only mean the token expired a moment early: one refresh, one repeat.
+          if (statusOf(error) !== 401 || !auth.refresh || !(await auth.refresh())) throw error;
+          return send(body, signal);
+        });
       } catch (error) {
         throw classify(error, sensitiveValues(bundle));
       }
@@ -125,6 +140,10 @@ function isResponseError(error: unknown): error is ResponseError {
   return typeof response?.status === 'number';
 }
 
+function statusOf(error: unknown): number | undefined {
+  return isResponseError(error) ? error.response.status : undefined;
+}
+
 /** Maps what fhir-kit-client throws onto the shared taxonomy; messages never hold patient data. */
 export function classify(error: unknown, sensitive: string[] = []): Error {
   if (isResponseError(error)) {
@@ -134,6 +153,7 @@ export function classify(error: unknown, sensitive: string[] = []): Error {
     if (status === 408 || status === 429 || status >= 500) {
       return new FhirUnavailableError(`FHIR server answered the transaction with HTTP ${status}${detail}`, status);
     }
+    if (status === 401 || status === 403) return fhirAccessRefused(status, 'the transaction');
     if (status >= 200 && status < 300) {
       return new PermanentError(
         'INTERNAL',
@@ -160,6 +180,16 @@ export function classify(error: unknown, sensitive: string[] = []): Error {
             ? error.message
             : String(error);
   return new FhirUnavailableError(`FHIR server unreachable: ${redact(reason, sensitive)}`, undefined, { cause: error });
+}
+
+/**
+ * The FHIR server refused our credentials (401, after one refresh) or their scopes (403):
+ * transient, the study waits for an operator instead of being parked.
+ */
+export function fhirAccessRefused(status: 401 | 403, what: string): AccessRefusedError {
+  const reason =
+    status === 401 ? 'rejected the credentials (HTTP 401)' : 'refused the credentials the rights needed (HTTP 403)';
+  return new AccessRefusedError(`FHIR server ${reason} for ${what}`, status);
 }
 
 function issuesOf(data: unknown): string[] {

@@ -1,4 +1,4 @@
-import { noAuth } from '../auth.js';
+import { noAuth } from '@app/credentials';
 import { createDicomwebClient, type DicomwebClient } from '../client.js';
 import type { DicomwebClientOptions } from '../transport.js';
 import type { FakeServer } from './fake-server.js';

@@ -1,7 +1,14 @@
 import { JsonAttributes } from '@app/dicom';
+import { authorizedFetch, fetchFailureCode, noAuth, type AuthProvider } from '@app/credentials';
 import type { DicomwebClient } from '@app/dicomweb';
 import { PermanentError, TransientError } from '@app/errors';
-import { identifierQuery, readStoredReport, triageReportIdentifier, type StoredTriageReport } from '@app/fhir';
+import {
+  fhirAccessRefused,
+  identifierQuery,
+  readStoredReport,
+  triageReportIdentifier,
+  type StoredTriageReport,
+} from '@app/fhir';
 import type { ModelIdentity } from '@app/triage-contracts';
 import type { ArchiveIndex, IndexedSeries, ReportIndex } from '../prior-triage.js';
 
@@ -34,7 +41,8 @@ export interface FhirReportIndexOptions {
   /** The same base identifier system the reports are written with. */
   identifierSystem: string;
   timeoutMs?: number;
-  bearerToken?: string;
+  /** How requests authenticate (FHIR_AUTH); default none. */
+  auth?: AuthProvider;
   fetch?: typeof fetch;
 }
 
@@ -43,7 +51,11 @@ export interface FhirReportIndexOptions {
  * with its Observations, and reads the stored result back.
  */
 export class FhirReportIndex implements ReportIndex {
-  constructor(private readonly options: FhirReportIndexOptions) {}
+  private readonly fetch: ReturnType<typeof authorizedFetch>;
+
+  constructor(private readonly options: FhirReportIndexOptions) {
+    this.fetch = authorizedFetch(options.auth ?? noAuth(), options.fetch);
+  }
 
   async findReport(
     studyInstanceUid: string,
@@ -57,15 +69,14 @@ export class FhirReportIndex implements ReportIndex {
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let response: Response;
     try {
-      response = await (this.options.fetch ?? fetch)(url, {
-        headers: {
-          accept: 'application/fhir+json',
-          ...(this.options.bearerToken ? { authorization: `Bearer ${this.options.bearerToken}` } : {}),
-        },
-        signal,
-      });
+      response = await this.fetch(url, { headers: { accept: 'application/fhir+json' }, signal });
     } catch (error) {
-      throw new TransientError(`FHIR server unreachable: ${(error as Error).name}`, { cause: error });
+      if (error instanceof TransientError) throw error; // the token endpoint's
+      throw new TransientError(`FHIR server unreachable: ${fetchFailureCode(error)}`, { cause: error });
+    }
+    if (response.status === 401 || response.status === 403) {
+      await response.body?.cancel();
+      throw fhirAccessRefused(response.status, 'the search for our report');
     }
     if (response.status === 429 || response.status >= 500) {
       await response.body?.cancel();
@@ -83,18 +94,20 @@ export class FhirReportIndex implements ReportIndex {
   async ping(signal?: AbortSignal): Promise<void> {
     const base = this.options.baseUrl.replace(/\/+$/, '');
     const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
+    let response: Response;
     try {
-      const response = await (this.options.fetch ?? fetch)(`${base}/DiagnosticReport?_summary=count`, {
-        headers: {
-          accept: 'application/fhir+json',
-          ...(this.options.bearerToken ? { authorization: `Bearer ${this.options.bearerToken}` } : {}),
-        },
+      response = await this.fetch(`${base}/DiagnosticReport?_summary=count`, {
+        headers: { accept: 'application/fhir+json' },
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      await response.body?.cancel();
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
     } catch (error) {
-      throw new TransientError(`FHIR server not ready: ${(error as Error).message}`, { cause: error });
+      const reason = error instanceof TransientError ? error.message : fetchFailureCode(error);
+      throw new TransientError(`FHIR server not ready: ${reason}`, { cause: error });
     }
+    await response.body?.cancel();
+    // Refused credentials make the worker unready too: every study would wait on them.
+    if (response.status === 401 || response.status === 403)
+      throw fhirAccessRefused(response.status, 'the readiness check');
+    if (!response.ok) throw new TransientError(`FHIR server not ready: HTTP ${response.status}`);
   }
 }

@@ -1,4 +1,4 @@
-import type { DicomwebAuth } from '@app/config';
+import type { Secret } from './secret.js';
 
 /**
  * How requests authenticate, pluggable: a provider adds headers to every
@@ -12,7 +12,7 @@ export interface AuthProvider {
   headers(): Promise<Record<string, string>>;
   /**
    * Called once after a 401. Resolve true when new credentials are now in place
-   * and repeating the request may succeed; false to give up (permanent error).
+   * and repeating the request may succeed; false to give up.
    */
   refresh?(): Promise<boolean>;
 }
@@ -31,49 +31,69 @@ export type TokenSource = (context: { forceRefresh: boolean }) => string | Beare
 
 /** Characters allowed in a header value we build; anything else would let undici echo the value in its error. */
 const HEADER_SAFE = /^[\x21-\x7e]+$/;
+/** A token is replaced this long before it expires, or a fifth of its lifetime if that is shorter. */
+const DEFAULT_EXPIRY_MARGIN_MS = 30_000;
 
 export function noAuth(): AuthProvider {
   return { headers: () => Promise.resolve({}) };
 }
 
-/** HTTP Basic (RFC 7617), UTF-8; what Orthanc's RegisteredUsers speaks. */
-export function basicAuth(username: string, password: string): AuthProvider {
+/**
+ * HTTP Basic (RFC 7617), UTF-8; what Orthanc's RegisteredUsers speaks. A password Secret read
+ * from a file is read again when the file changes; after a 401 the request is repeated once
+ * if the password changed since it was sent.
+ */
+export function basicAuth(username: string, password: string | Secret): AuthProvider {
   if (username.includes(':')) throw new TypeError('a basic-auth user name cannot contain ":"');
-  if (hasControlCharacter(username) || hasControlCharacter(password)) {
-    throw new TypeError('basic-auth credentials cannot contain control characters');
+  const current = typeof password === 'string' ? () => password : password;
+  const header = (secret: string) => {
+    if (hasControlCharacter(username) || hasControlCharacter(secret)) {
+      throw new TypeError('basic-auth credentials cannot contain control characters');
+    }
+    return `Basic ${Buffer.from(`${username}:${secret}`, 'utf8').toString('base64')}`;
+  };
+  if (typeof password === 'string') {
+    const fixed = header(password);
+    return { headers: () => Promise.resolve({ Authorization: fixed }) };
   }
-  const header = `Basic ${Buffer.from(`${username}:${password}`, 'utf8').toString('base64')}`;
-  return { headers: () => Promise.resolve({ Authorization: header }) };
+  return changingSecret(current, header);
 }
 
 /**
- * A bearer token (RFC 6750): a fixed string, or a TokenSource for tokens that
- * expire (OAuth2, cloud identity). A source's token is cached until `expiresAt`
- * minus `expiryMarginMs`; concurrent requests share one fetch; after a 401 the
- * source is asked once with `forceRefresh: true` and the request is repeated if
- * the token changed.
+ * A bearer token (RFC 6750): a fixed string, a Secret (a token file another process renews),
+ * or a TokenSource for tokens that expire (OAuth2, cloud identity). A source's token is cached
+ * until `expiresAt` minus a margin (30 s, or a fifth of its lifetime when that is shorter);
+ * concurrent requests share one fetch; after a 401 the source is asked once with
+ * `forceRefresh: true` and the request is repeated if the token changed.
  */
 export function bearerToken(
-  token: string | TokenSource,
+  token: string | { secret: Secret } | TokenSource,
   options: { expiryMarginMs?: number; now?: () => number } = {},
 ): AuthProvider {
   if (typeof token === 'string') {
     const header = bearerHeader(token);
     return { headers: () => Promise.resolve({ Authorization: header }) };
   }
+  if ('secret' in token) return changingSecret(token.secret, bearerHeader);
   const source = token;
-  const margin = options.expiryMarginMs ?? 30_000;
+  const maxMargin = options.expiryMarginMs ?? DEFAULT_EXPIRY_MARGIN_MS;
   const now = options.now ?? Date.now;
-  let cached: { header: string; token: string; expiresAt?: number } | undefined;
+  let cached: { header: string; token: string; renewAt: number } | undefined;
   let pending: Promise<string> | undefined;
 
   const fetchToken = (forceRefresh: boolean): Promise<string> => {
     pending ??= (async () => {
       try {
+        const fetchedAt = now();
         const produced = await source({ forceRefresh });
         const next = typeof produced === 'string' ? { token: produced } : produced;
-        cached = { header: bearerHeader(next.token), token: next.token };
-        if (next.expiresAt !== undefined) cached.expiresAt = next.expiresAt;
+        const margin =
+          next.expiresAt === undefined ? 0 : Math.min(maxMargin, Math.max(0, next.expiresAt - fetchedAt) / 5);
+        cached = {
+          header: bearerHeader(next.token),
+          token: next.token,
+          renewAt: next.expiresAt === undefined ? Infinity : next.expiresAt - margin,
+        };
         return cached.header;
       } finally {
         pending = undefined;
@@ -84,8 +104,7 @@ export function bearerToken(
 
   return {
     async headers() {
-      const fresh = cached && (cached.expiresAt === undefined || now() < cached.expiresAt - margin);
-      const header = fresh && cached ? cached.header : await fetchToken(false);
+      const header = cached && now() < cached.renewAt ? cached.header : await fetchToken(false);
       return { Authorization: header };
     },
     async refresh() {
@@ -93,6 +112,18 @@ export function bearerToken(
       await fetchToken(true);
       return cached?.token !== before;
     },
+  };
+}
+
+/** Headers from a Secret that may change; a refresh succeeds when it changed since last sent. */
+function changingSecret(secret: Secret, header: (value: string) => string): AuthProvider {
+  let sent: string | undefined;
+  return {
+    headers() {
+      sent = secret();
+      return Promise.resolve({ Authorization: header(sent) });
+    },
+    refresh: () => Promise.resolve(secret() !== sent),
   };
 }
 
@@ -108,16 +139,4 @@ function bearerHeader(token: string): string {
   if (!HEADER_SAFE.test(token))
     throw new TypeError('the bearer token is empty or has characters not allowed in a header');
   return `Bearer ${token}`;
-}
-
-/** The provider for the service configuration (DICOMWEB_AUTH and friends). */
-export function authFromConfig(config: DicomwebAuth): AuthProvider {
-  switch (config.kind) {
-    case 'none':
-      return noAuth();
-    case 'basic':
-      return basicAuth(config.username, config.password);
-    case 'bearer':
-      return bearerToken(config.token);
-  }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { authFromConfig, basicAuth, bearerToken, noAuth } from './auth.js';
+import { basicAuth, bearerToken, noAuth } from './auth-provider.js';
 
 describe('auth providers', () => {
   it('noAuth adds nothing', async () => {
@@ -34,26 +34,42 @@ describe('auth providers', () => {
       return 'shared';
     });
     const headers = await Promise.all([auth.headers(), auth.headers(), auth.headers()]);
-    expect(headers.every((h) => h['Authorization'] === 'Bearer shared')).toBe(true);
+    expect(headers.every((h: Record<string, string>) => h['Authorization'] === 'Bearer shared')).toBe(true);
     expect(calls).toBe(1);
-  });
-
-  it('authFromConfig maps each DICOMWEB_AUTH kind', async () => {
-    expect(await authFromConfig({ kind: 'none' }).headers()).toEqual({});
-    expect(await authFromConfig({ kind: 'basic', username: 'u', password: 'p' }).headers()).toEqual({
-      Authorization: `Basic ${Buffer.from('u:p').toString('base64')}`,
-    });
-    expect(await authFromConfig({ kind: 'bearer', token: 't0k' }).headers()).toEqual({ Authorization: 'Bearer t0k' });
   });
 
   it('refetches a token when it is about to expire', async () => {
     let clock = 1_000_000;
     let issued = 0;
-    const auth = bearerToken(() => ({ token: `t${++issued}`, expiresAt: clock + 60_000 }), { now: () => clock });
+    const auth = bearerToken(() => ({ token: `t${++issued}`, expiresAt: clock + 3_600_000 }), { now: () => clock });
     expect(await auth.headers()).toEqual({ Authorization: 'Bearer t1' });
-    clock += 20_000;
+    clock += 3_560_000;
     expect(await auth.headers()).toEqual({ Authorization: 'Bearer t1' });
     clock += 15_000; // within the 30 s margin
     expect(await auth.headers()).toEqual({ Authorization: 'Bearer t2' });
+  });
+
+  it('renews a short-lived token a fifth of its lifetime before it expires', async () => {
+    let clock = 0;
+    let issued = 0;
+    const auth = bearerToken(() => ({ token: `t${++issued}`, expiresAt: clock + 20_000 }), { now: () => clock });
+    expect(await auth.headers()).toEqual({ Authorization: 'Bearer t1' });
+    clock = 15_999;
+    expect(await auth.headers()).toEqual({ Authorization: 'Bearer t1' });
+    clock = 16_000; // 20 s lifetime: renewed 4 s early, not 30 s early (which would mean always)
+    expect(await auth.headers()).toEqual({ Authorization: 'Bearer t2' });
+  });
+
+  it('a secret that changes is sent as it is now, and a 401 is worth a repeat only once it changed', async () => {
+    let current = 'first';
+    const bearer = bearerToken({ secret: () => current });
+    const basic = basicAuth('triage', () => current);
+    expect(await bearer.headers()).toEqual({ Authorization: 'Bearer first' });
+    expect(await basic.headers()).toEqual({ Authorization: `Basic ${Buffer.from('triage:first').toString('base64')}` });
+    expect(await bearer.refresh!()).toBe(false);
+    current = 'second';
+    expect(await bearer.refresh!()).toBe(true);
+    expect(await basic.refresh!()).toBe(true);
+    expect(await bearer.headers()).toEqual({ Authorization: 'Bearer second' });
   });
 });

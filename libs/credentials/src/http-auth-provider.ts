@@ -1,0 +1,59 @@
+import type { HttpAuth } from '@app/config';
+import { basicAuth, bearerToken, noAuth, type AuthProvider } from './auth-provider.js';
+import { signingKeyFromPem } from './client-assertion.js';
+import { clientCredentialsTokens, type ClientCredentialsOptions } from './client-credentials.js';
+import { secretOf, watchedFile } from './secret.js';
+
+export interface HttpAuthContext {
+  /** The settings' prefix (DICOMWEB, FHIR): messages name the variable, e.g. FHIR_CLIENT_SECRET_FILE. */
+  settings: string;
+  fetch?: typeof fetch;
+  onToken?: ClientCredentialsOptions['onToken'];
+}
+
+/**
+ * The provider for one server's validated settings (<PREFIX>_AUTH and friends). Files are read
+ * now (CredentialsFileError when one cannot be; a private key of the wrong kind is one too)
+ * and again whenever they change.
+ */
+export function httpAuthProvider(auth: HttpAuth, context: HttpAuthContext): AuthProvider {
+  const setting = (name: string) => `${context.settings}_${name}`;
+  switch (auth.kind) {
+    case 'none':
+      return noAuth();
+    case 'basic':
+      return basicAuth(
+        auth.username,
+        secretOf(auth.password, setting('file' in auth.password ? 'PASSWORD_FILE' : 'PASSWORD')),
+      );
+    case 'bearer':
+      return bearerToken({ secret: secretOf(auth.token, setting('file' in auth.token ? 'TOKEN_FILE' : 'TOKEN')) });
+    case 'client-credentials':
+    case 'private-key-jwt': {
+      const authentication: ClientCredentialsOptions['authentication'] =
+        auth.kind === 'client-credentials'
+          ? {
+              method: auth.method,
+              secret: secretOf(
+                auth.clientSecret,
+                setting('file' in auth.clientSecret ? 'CLIENT_SECRET_FILE' : 'CLIENT_SECRET'),
+              ),
+            }
+          : {
+              method: 'private_key_jwt',
+              signingKey: watchedFile(auth.privateKeyFile, setting('PRIVATE_KEY_FILE'), signingKeyFromPem),
+              ...(auth.keyId === undefined ? {} : { keyId: auth.keyId }),
+            };
+      return bearerToken(
+        clientCredentialsTokens({
+          tokenUrl: auth.tokenUrl,
+          clientId: auth.clientId,
+          ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+          authentication,
+          ...(context.fetch ? { fetch: context.fetch } : {}),
+          ...(context.onToken ? { onToken: context.onToken } : {}),
+        }),
+      );
+    }
+  }
+}
