@@ -11,6 +11,8 @@
 #   <NAME>_READY_TIMEOUT seconds to wait for readiness (optional, default 120)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+# The stack CA that signs every TLS server's certificate (STACK_TLS_CA_FILE).
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tls.sh"
 
 STACK_DIR="$CACHE_DIR/stack"
 STACK_LOGS="$STACK_DIR/logs"
@@ -98,7 +100,10 @@ case $cmd in
   down) for ((i = ${#services[@]} - 1; i >= 0; i--)); do down_one "${services[i]}"; done ;;
   resume) for s in "${services[@]}"; do STACK_KEEP_STATE=1 up_one "$s"; done ;;
   status) for s in "${services[@]}"; do status_one "$s"; done ;;
-  env) for s in "${services[@]}"; do "svc_${s}_env"; done ;;
+  env)
+    echo "STACK_TLS_CA_FILE=$STACK_TLS_CA_FILE"
+    for s in "${services[@]}"; do "svc_${s}_env"; done
+    ;;
   prepare) for s in "${services[@]}"; do "svc_${s}_prepare"; done ;;
   *) die "usage: stack.sh up|down|resume|status|env|prepare [service...]" ;;
 esac

@@ -7,8 +7,10 @@
 #   probe/         compiled readiness probe (+ .stamp)
 #   data/          log.dirs; wiped and reformatted on every fresh launch
 #   server.properties, cluster.id   written by launch; mvn.log from the last copy
-#   tls/           a throwaway CA, the broker's and a client's key and certificate (PEM),
-#                  and the SCRAM user's password: made anew on every fresh launch, kept by resume
+#   tls/           the broker's and a client's key and certificate (PEM, signed by the stack CA
+#                  of lib/tls.sh, $CACHE_DIR/tls/ca.pem) and the SCRAM user's password: made anew
+#                  on every fresh launch, kept by resume (certificates renewed there only when they
+#                  no longer chain to the stack CA)
 # Listeners: PLAINTEXT (no authentication), SASL_SSL (SCRAM-SHA-512 over TLS) and SSL with a
 # required client certificate (mTLS), the two secured ones as hospitals run their brokers.
 # Env: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093),
@@ -129,7 +131,7 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL
 ssl.keystore.type=PEM
 ssl.keystore.location=$_kafka_tls/broker.pem
 ssl.truststore.type=PEM
-ssl.truststore.location=$_kafka_tls/ca.pem
+ssl.truststore.location=$STACK_TLS_CA_FILE
 # SASL_SSL: SCRAM-SHA-512 users live in the cluster metadata (added at format time).
 listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
@@ -157,38 +159,25 @@ num.io.threads=4
 EOF
 }
 
-# A CA valid for a month, the broker's certificate for 127.0.0.1/localhost, a client
-# certificate for mTLS, and a random SCRAM password: openssl only (milliseconds; keytool
-# would cost a JVM start each). EC P-256 keys, unencrypted PKCS#8 (what Kafka's PEM store reads).
-# Written to a fresh folder and moved into place, so a half-made set is never used.
-_kafka_new_key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+# The broker's certificate for 127.0.0.1/localhost and a client certificate for mTLS, both from
+# the stack CA (lib/tls.sh), and, unless keep_password=1, a random SCRAM password. Written to a
+# fresh folder and moved into place, so a half-made set is never used.
 _kafka_make_tls() {
-  command -v openssl >/dev/null || die "kafka: openssl not found (run scripts/provision.sh)"
-  local tmp="$_kafka_tls.tmp"
+  local keep_password=${1:-0} tmp="$_kafka_tls.tmp"
   rm -rf "$tmp"; mkdir -p "$tmp"; chmod 700 "$tmp"
+  stack_tls_issue "$tmp" broker "/CN=127.0.0.1" "serverAuth,clientAuth" "$STACK_TLS_SERVER_SAN"
+  stack_tls_issue "$tmp" client "/CN=covid-ct-triage-worker" "clientAuth"
   (
     cd "$tmp"
-    openssl req -x509 "${_kafka_new_key[@]}" -keyout ca.key -out ca.pem -days 30 -subj "/CN=covid-ct-triage local test CA" \
-      -addext "keyUsage=critical,keyCertSign,cRLSign"
-    # name, subject, extended key usage, subject alternative names (none for the client)
-    _kafka_sign broker "/CN=127.0.0.1" "serverAuth,clientAuth" "subjectAltName=IP:127.0.0.1,DNS:localhost"
-    _kafka_sign client "/CN=covid-ct-triage-worker" "clientAuth" ""
+    # Kafka's PEM key store: the key and its certificate in one file (broker.crt stays for checks).
     cat broker.key broker.crt >broker.pem
-    rm -f ./*.csr broker.key broker.crt
-    head -c 24 /dev/urandom | base64 | tr '+/' '-_' >scram.password
+    rm -f broker.key
+    if [[ $keep_password == 1 && -s $_kafka_tls/scram.password ]]; then cp "$_kafka_tls/scram.password" scram.password
+    else head -c 24 /dev/urandom | base64 | tr '+/' '-_' >scram.password; fi
     chmod 600 ./*
   ) >"$_kafka_dir/openssl.log" 2>&1 || die "kafka: could not make the test certificates (log: $_kafka_dir/openssl.log)"
   rm -rf "$_kafka_tls"
   mv "$tmp" "$_kafka_tls"
-}
-
-# Signs a new key's certificate with the CA in the current folder: <name>.key and <name>.crt.
-_kafka_sign() {
-  local name=$1 subject=$2 usage=$3 san=$4
-  openssl req -new "${_kafka_new_key[@]}" -keyout "$name.key" -out "$name.csr" -subj "$subject"
-  openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -set_serial "0x$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-    -days 30 -out "$name.crt" -extfile <(printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
-      "extendedKeyUsage=$usage" ${san:+"$san"})
 }
 
 # Fresh state on every launch (wipe data, new cluster id, format, start), except under
@@ -201,8 +190,9 @@ svc_kafka_launch() {
     ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT, STACK_KAFKA_CONTROLLER_PORT, STACK_KAFKA_SASL_SSL_PORT, STACK_KAFKA_SSL_PORT)"
   done
   if [[ ${STACK_KEEP_STATE:-0} == 1 && -f $_kafka_dir/data/meta.properties ]]; then
-    # The same certificates and SCRAM user as before (a cache from before TLS gets certificates).
-    [[ -f $_kafka_tls/broker.pem ]] || _kafka_make_tls
+    # The same certificates and SCRAM user as before; new certificates (same password) only for a
+    # cache from before TLS or the stack CA, or after the stack CA was renewed.
+    stack_tls_current "$_kafka_tls/broker.crt" || _kafka_make_tls 1
     _kafka_write_properties
     _kafka_spawn
     return
@@ -256,7 +246,7 @@ svc_kafka_env() {
   echo "KAFKA_BROKERS=127.0.0.1:$_kafka_port"
   echo "KAFKA_SASL_SSL_BROKERS=127.0.0.1:$_kafka_sasl_ssl_port"
   echo "KAFKA_SSL_BROKERS=127.0.0.1:$_kafka_ssl_port"
-  echo "KAFKA_TLS_CA_FILE=$_kafka_tls/ca.pem"
+  echo "KAFKA_TLS_CA_FILE=$STACK_TLS_CA_FILE"
   echo "KAFKA_TLS_CLIENT_CERT_FILE=$_kafka_tls/client.crt"
   echo "KAFKA_TLS_CLIENT_KEY_FILE=$_kafka_tls/client.key"
   echo "KAFKA_SCRAM_USERNAME=$_kafka_scram_user"
