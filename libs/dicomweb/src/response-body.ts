@@ -8,6 +8,8 @@ import { describeReason, isStoreResponse } from './stow.js';
  * bodies of any size, and the reason they give, which may echo our secrets.
  */
 
+const MAX_REASON = 160;
+
 /** The parsed body when it looks like a JSON object or array; undefined otherwise. */
 export function parseJson(text: string): unknown {
   const trimmed = text.trimStart();
@@ -20,9 +22,11 @@ export function parseJson(text: string): unknown {
 }
 
 /**
- * The DICOM-level reason from an error response, without patient data: the
- * Warning header, STOW FailureReasons, Orthanc's Message/Details, or a JSON
- * "message"; query values we sent are redacted, length is capped.
+ * The DICOM-level reason from an error response, short and without patient data: the
+ * Warning header (PS3.18's short texts), STOW FailureReasons, Orthanc's Message (its
+ * error-code text). Free text a server may fill with what it was sent (Orthanc's Details,
+ * a generic "message") is left out; query values and credentials we sent are redacted,
+ * length is capped. These reasons reach logs, TriageFailed and dead-letter headers.
  */
 export function reasonFrom(response: Response, text: string, secrets: readonly string[]): string | undefined {
   const reasons: string[] = [];
@@ -39,10 +43,8 @@ export function reasonFrom(response: Response, text: string, secrets: readonly s
       for (const reason of failures) reasons.push(describeReason(reason));
     }
     const record = body as Record<string, unknown>;
-    const message = [record['Message'], record['Details'], record['message'], record['errorMessage']]
-      .filter((value): value is string => typeof value === 'string' && value.length > 0)
-      .join(': ');
-    if (message) reasons.push(message);
+    const message = record['Message'];
+    if (typeof message === 'string' && message.length > 0) reasons.push(message);
   }
   if (reasons.length === 0) return undefined;
   const joined = redact(reasons.join('; '), secrets)
@@ -51,7 +53,7 @@ export function reasonFrom(response: Response, text: string, secrets: readonly s
     .join('')
     .replace(/\s+/g, ' ')
     .trim();
-  return joined.length > 300 ? `${joined.slice(0, 299)}…` : joined;
+  return joined.length > MAX_REASON ? `${joined.slice(0, MAX_REASON - 1)}…` : joined;
 }
 
 /** At most `limit` bytes of the body as UTF-8; the rest is not downloaded. */

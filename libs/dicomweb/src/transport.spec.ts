@@ -50,10 +50,11 @@ describe('retries and error classification', () => {
       status: 500,
       attempts: 3,
       method: 'GET',
-      reason: 'Internal error: database locked',
+      reason: 'Internal error',
     });
+    // Orthanc's Details is free text a server may fill with what it was sent: left out.
     expect((error as Error).message).toBe(
-      `DICOMweb GET ${server.baseUrl}/studies/${STUDY}/metadata: HTTP 500; gave up after 3 attempts (Internal error: database locked)`,
+      `DICOMweb GET ${server.baseUrl}/studies/${STUDY}/metadata: HTTP 500; gave up after 3 attempts (Internal error)`,
     );
     expect(server.seen).toHaveLength(3);
   });
@@ -97,7 +98,7 @@ describe('retries and error classification', () => {
       transient: false,
       code: 'INTERNAL',
       status: 400,
-      reason: 'Bad request: This WADO-RS plugin cannot generate the following content type',
+      reason: 'Bad request',
     });
     expect(server.seen).toHaveLength(1);
   });

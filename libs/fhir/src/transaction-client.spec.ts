@@ -86,7 +86,7 @@ describe('createFhirTransactionClient', () => {
     });
   });
 
-  it('turns a 412 into a permanent error with the diagnostics, patient identifier redacted', async () => {
+  it('turns a 412 into a permanent error naming the issue code and message id, never the server text', async () => {
     handler = answer(412, {
       resourceType: 'OperationOutcome',
       issue: [
@@ -95,7 +95,8 @@ describe('createFhirTransactionClient', () => {
           severity: 'error',
           code: 'processing',
           diagnostics:
-            'Failed to CREATE resource with match URL "identifier=urn:x|MRN-777" because this search matched 2 resources',
+            'HAPI-0958: Failed to CREATE resource with match URL "identifier=urn:x|MRN-777" because this search matched 2 resources',
+          expression: ['Bundle.entry[0].request', 'identifier=urn:x|MRN-777'],
         },
       ],
     });
@@ -106,7 +107,9 @@ describe('createFhirTransactionClient', () => {
     expect(error).toBeInstanceOf(PermanentError);
     const rejected = error as FhirRejectedError;
     expect(rejected.status).toBe(412);
-    expect(rejected.message).toMatch(/HTTP 412: Failed to CREATE .*matched 2 resources/);
+    expect(rejected.message).toBe(
+      'FHIR server rejected the transaction with HTTP 412: processing HAPI-0958 @ Bundle.entry[0].request',
+    );
     expect(rejected.message).not.toContain('MRN-777');
     expect(rejected.message).not.toContain('ignored');
     expect(rejected.diagnostics).toHaveLength(1);

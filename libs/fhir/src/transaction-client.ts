@@ -51,7 +51,7 @@ export class FhirRejectedError extends PermanentError {
   constructor(
     message: string,
     readonly status: number,
-    /** The OperationOutcome's issues (severity error/fatal), patient identifiers redacted. */
+    /** The OperationOutcome's issues (severity error/fatal), reduced to code, message id and path. */
     readonly diagnostics: string[],
   ) {
     super('INTERNAL', message);
@@ -60,7 +60,6 @@ export class FhirRejectedError extends PermanentError {
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const MAX_ISSUES = 5;
-const MAX_ISSUE_LENGTH = 300;
 
 export function createFhirTransactionClient(options: FhirTransactionClientOptions): FhirTransactionClient {
   const auth = options.auth ?? noAuth();
@@ -192,6 +191,12 @@ export function fhirAccessRefused(status: 401 | 403, what: string): AccessRefuse
   return new AccessRefusedError(`FHIR server ${reason} for ${what}`, status);
 }
 
+/**
+ * Each error issue as its code, the server's message id (HAPI-0450) and the FHIRPath it points
+ * at, never the diagnostics text: servers echo what they were sent there (HAPI quotes a
+ * conditional-create URL, patient identifier included), and these lines reach logs,
+ * TriageFailed and dead-letter headers.
+ */
 function issuesOf(data: unknown): string[] {
   const outcome = data as Partial<fhir4.OperationOutcome> | null;
   if (outcome?.resourceType !== 'OperationOutcome' || !Array.isArray(outcome.issue)) return [];
@@ -199,12 +204,18 @@ function issuesOf(data: unknown): string[] {
     .filter((issue) => issue.severity === 'error' || issue.severity === 'fatal')
     .slice(0, MAX_ISSUES)
     .map((issue) => {
-      const text = issue.diagnostics ?? issue.details?.text ?? issue.code;
-      const where = issue.expression?.join(',') ?? issue.location?.join(',');
-      const line = where ? `${text} @ ${where}` : text;
-      return line.length > MAX_ISSUE_LENGTH ? `${line.slice(0, MAX_ISSUE_LENGTH)}…` : line;
+      const code = ISSUE_CODE.test(issue.code) ? issue.code : 'unknown';
+      const messageId = MESSAGE_ID.exec(issue.diagnostics ?? '')?.[0];
+      const where = [...(issue.expression ?? issue.location ?? [])].filter((path) => FHIR_PATH.test(path)).join(',');
+      return `${code}${messageId ? ` ${messageId}` : ''}${where ? ` @ ${where}` : ''}`;
     });
 }
+
+const ISSUE_CODE = /^[a-z][a-z-]{1,30}$/;
+/** A server's own message code at the start of its diagnostics: HAPI-1234, MSG_RESOURCE_ID_FAIL. */
+const MESSAGE_ID = /^(?:HAPI-\d{4}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\b/;
+/** An element path (Bundle.entry[1].resource.status), no values. */
+const FHIR_PATH = /^[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*|\[\d+\])*$/;
 
 /** The patient identifiers and accession numbers of a bundle: what a server may echo back. */
 function sensitiveValues(bundle: fhir4.Bundle): string[] {
