@@ -79,8 +79,9 @@ import org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean;
 })
 // Batch2 (used for $reindex when search parameters change) needs a message broker: SubscriptionChannelConfig
 // supplies the in-memory one. Subscription matching/delivery itself is not imported.
+// SecuredPortConfig: the HTTPS port that checks access tokens, when fhir.secure.port is set.
 @Import({JpaR4Config.class, JpaBatch2Config.class, Batch2JobsConfig.class, ThreadPoolFactoryConfig.class,
-  SubscriptionChannelConfig.class})
+  SubscriptionChannelConfig.class, SecuredPortConfig.class})
 public class FhirServerApplication {
 
   private static final Logger log = LoggerFactory.getLogger(FhirServerApplication.class);
