@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local test stack: real servers on 127.0.0.1, no Docker.
-#   stack.sh up|down|resume|status|env [service...]     (services: kafka orthanc fhir)
+#   stack.sh up|down|resume|status|env [service...]     (services: kafka orthanc auth fhir)
 # up starts a server afresh where it would keep state (Kafka); resume starts a stopped one on
 # the state it had (the fault tests: a broker restarted keeps its topics and offsets).
 # Each service lives in services/<name>.sh and defines:
@@ -18,7 +18,8 @@ STACK_DIR="$CACHE_DIR/stack"
 STACK_LOGS="$STACK_DIR/logs"
 STACK_RUN="$STACK_DIR/run"
 mkdir -p "$STACK_LOGS" "$STACK_RUN"
-ALL_SERVICES=(kafka orthanc fhir)
+# The authorization server before the FHIR server, whose secured port checks its tokens.
+ALL_SERVICES=(kafka orthanc auth fhir)
 
 for f in "$(dirname "${BASH_SOURCE[0]}")"/services/*.sh; do source "$f"; done
 

@@ -1,14 +1,19 @@
 # shellcheck shell=bash
 # HAPI FHIR JPA R4 server (H2 in memory, nothing persisted), built from tools/fhir-server
 # (a small Spring Boot app). Sourced by stack.sh; see the contract in its header.
+# Two ports: the plain one, unauthenticated as always, and a secured one (HTTPS with a certificate
+# from the stack CA, lib/tls.sh) that admits only access tokens of the authorization server
+# (services/auth.sh) carrying the SMART scopes each interaction needs (SecuredPortConfig).
 # Env: STACK_FHIR_PORT (18080; base URL http://127.0.0.1:<port>/fhir),
+#      STACK_FHIR_SECURE_PORT (STACK_FHIR_PORT + 3: 18083; https://127.0.0.1:<port>/fhir),
 #      STACK_FHIR_JAVA (java binary, Java 17+; default java on PATH),
 #      STACK_FHIR_JAVA_OPTS (default below; add -Dfhir.validator-warmup=false to skip the
 #      server's validator warm-up: start-up is then ~5 s shorter, the first $validate slower),
 #      STACK_FHIR_CDS=0 to skip the class-data-sharing archive: saves ~1-2 min on the first
 #      prepare after a source change, but every start then costs ~10 s more.
 # Everything lives under $CACHE_DIR/fhir: build/ (Maven output), fhir-server.jar (the
-# executable jar), app/ (that jar extracted, + app.jsa), build.hash, cds-*.log.
+# executable jar), app/ (that jar extracted, + app.jsa), build.hash, cds-*.log, tls/ (the secured
+# port's certificate and key: made on each fresh launch, kept by resume while they chain to the CA).
 
 # Read by stack.sh's wait_ready through an indirect reference.
 # shellcheck disable=SC2034
@@ -21,6 +26,9 @@ _fhir_dir="$(cd "$CACHE_DIR" && pwd)/fhir"
 _fhir_java_opts="${STACK_FHIR_JAVA_OPTS:--Xmx1536m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC}"
 
 _fhir_port() { echo "${STACK_FHIR_PORT:-18080}"; }
+_fhir_secure_port() { echo "${STACK_FHIR_SECURE_PORT:-$(($(_fhir_port) + 3))}"; }
+# Also the aud of the authorization server's access tokens (auth.sh).
+_fhir_secure_base_url() { echo "https://127.0.0.1:$(_fhir_secure_port)/fhir"; }
 _fhir_java() { echo "${STACK_FHIR_JAVA:-java}"; }
 
 # Hash of the sources and POM, plus the JDK (a CDS archive only fits the JDK that dumped it)
@@ -95,17 +103,29 @@ _fhir_build_cds() {
 }
 
 svc_fhir_launch() {
-  local app="$_fhir_dir/app" opts
+  local app="$_fhir_dir/app" tls="$_fhir_dir/tls" opts p
+  for p in "$(_fhir_port)" "$(_fhir_secure_port)"; do
+    ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || die "fhir: port $p is already in use (set STACK_FHIR_PORT, STACK_FHIR_SECURE_PORT)"
+  done
+  if [[ ${STACK_KEEP_STATE:-0} != 1 ]] || ! stack_tls_current "$tls/server.crt"; then
+    rm -rf "$tls"
+    stack_tls_issue "$tls" server "/CN=127.0.0.1" serverAuth "$STACK_TLS_SERVER_SAN"
+  fi
   read -r -a opts <<<"$_fhir_java_opts"
   # An archive that no longer matches the jars is ignored by the JVM (with a warning in the log).
   [[ -f $app/app.jsa ]] && opts+=("-XX:SharedArchiveFile=$app/app.jsa")
-  stack_spawn fhir "$(_fhir_java)" "${opts[@]}" -jar "$app/fhir-server.jar" --server.port="$(_fhir_port)"
+  stack_spawn fhir "$(_fhir_java)" "${opts[@]}" -jar "$app/fhir-server.jar" --server.port="$(_fhir_port)" \
+    --fhir.secure.port="$(_fhir_secure_port)" --fhir.secure.certificate="$tls/server.crt" \
+    --fhir.secure.private-key="$tls/server.key" --fhir.secure.ca-file="$STACK_TLS_CA_FILE" \
+    --fhir.secure.issuer="$(_auth_issuer)" --fhir.secure.audience="$(_fhir_secure_base_url)"
 }
 
 svc_fhir_ready() {
-  curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$(_fhir_port)/fhir/metadata"
+  curl -fsS -o /dev/null --max-time 5 "http://127.0.0.1:$(_fhir_port)/fhir/metadata" &&
+    curl -fsS -o /dev/null --max-time 5 --cacert "$STACK_TLS_CA_FILE" "$(_fhir_secure_base_url)/metadata"
 }
 
 svc_fhir_env() {
   echo "FHIR_BASE_URL=http://127.0.0.1:$(_fhir_port)/fhir"
+  echo "FHIR_SECURED_BASE_URL=$(_fhir_secure_base_url)"
 }
