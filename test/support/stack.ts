@@ -32,6 +32,43 @@ export const stack = {
   orthancUsername: env('ORTHANC_USERNAME'),
   orthancPassword: env('ORTHANC_PASSWORD'),
   fhirBaseUrl: env('FHIR_BASE_URL'),
+  /** HAPI's HTTPS port that admits only the authorization server's tokens (scripts/stack/services/fhir.sh). */
+  fhirSecuredBaseUrl: env('FHIR_SECURED_BASE_URL'),
+  /** The stack CA (scripts/stack/lib/tls.sh): every TLS server of the stack has a certificate from it. */
+  tlsCaFile: env('STACK_TLS_CA_FILE'),
+  /** The OAuth2 authorization server and its clients (scripts/stack/services/auth.sh, docs/security.md). */
+  auth: {
+    issuer: env('AUTH_SERVER_ISSUER'),
+    tokenUrl: env('AUTH_SERVER_TOKEN_URL'),
+    jwksUrl: env('AUTH_SERVER_JWKS_URL'),
+    adminUrl: env('AUTH_SERVER_ADMIN_URL'),
+    adminSecretFile: env('AUTH_SERVER_ADMIN_SECRET_FILE'),
+    /** Space-separated: every scope the write clients may ask for (SMART v1 and v2 forms). */
+    writeScopes: env('AUTH_WRITE_SCOPES'),
+    readScopes: env('AUTH_READ_SCOPES'),
+    /** client_secret_basic and client_secret_post, write scopes. */
+    secretClient: { id: env('AUTH_SECRET_CLIENT_ID'), secretFile: env('AUTH_SECRET_CLIENT_SECRET_FILE') },
+    /** private_key_jwt, RS384 (RSA 2048); the key is PKCS#8 PEM; write scopes. */
+    rs384Client: {
+      id: env('AUTH_RS384_CLIENT_ID'),
+      keyFile: env('AUTH_RS384_CLIENT_KEY_FILE'),
+      kid: env('AUTH_RS384_CLIENT_KID'),
+    },
+    /** private_key_jwt, ES384 (P-384); write scopes. */
+    es384Client: {
+      id: env('AUTH_ES384_CLIENT_ID'),
+      keyFile: env('AUTH_ES384_CLIENT_KEY_FILE'),
+      kid: env('AUTH_ES384_CLIENT_KID'),
+    },
+    /** client secret, read and search scopes only. */
+    readonlyClient: { id: env('AUTH_READONLY_CLIENT_ID'), secretFile: env('AUTH_READONLY_CLIENT_SECRET_FILE') },
+    /** client secret, write scopes, tokens that live AUTH_SHORT_TOKEN_SECONDS (20 s). */
+    shortClient: {
+      id: env('AUTH_SHORT_CLIENT_ID'),
+      secretFile: env('AUTH_SHORT_CLIENT_SECRET_FILE'),
+      tokenSeconds: Number(env('AUTH_SHORT_TOKEN_SECONDS')),
+    },
+  },
   /** The Authorization header for the archive. */
   get orthancAuthorization(): string {
     return `Basic ${Buffer.from(`${this.orthancUsername}:${this.orthancPassword}`).toString('base64')}`;
