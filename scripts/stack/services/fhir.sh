@@ -48,6 +48,9 @@ svc_fhir_prepare() {
   if [[ -f $dir/app/fhir-server.jar && "$(cat "$dir/build.hash" 2>/dev/null)" == "$hash" ]]; then
     return 0
   fi
+  # A server still running the old build would never pass the new readiness check (its secured
+  # port, say), and the jar would be swapped under it: say so instead of waiting 3 minutes.
+  if stack_pid fhir >/dev/null; then die "fhir: tools/fhir-server or fhir.sh changed; run 'stack.sh down fhir' first"; fi
   log "fhir: building tools/fhir-server (the first build downloads ~300 MB from Maven Central)"
   rm -f "$dir/build.hash"
   mvn -q -B -f "$REPO_ROOT/tools/fhir-server/pom.xml" package -DskipTests -Dfhir.build.dir="$dir/build"
