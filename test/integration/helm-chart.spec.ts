@@ -1,15 +1,18 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '@app/config';
 import { telemetrySettings } from '@app/telemetry';
 import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
 
 /**
  * The worker's Helm chart. Always: the templates, values.yaml and values.schema.json agree.
  * With a real `helm` (on PATH or built by `bash scripts/lib/helm.sh install`): lint, render,
- * and the refusals; the rendered ConfigMap is fed to the worker's own configuration parser.
+ * and the refusals; the rendered ConfigMap is fed to the worker's own configuration parser, and
+ * for every ci/*-values.yaml the whole rendered environment (ConfigMap and env), each *_FILE
+ * variable checked against the Secret volume mounted where it points.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CHART = join(ROOT, 'charts/covid-ct-triage');
@@ -58,9 +61,26 @@ describe('chart files agree with each other', () => {
   });
 
   it('holds no credential values', () => {
-    const values = readFileSync(join(CHART, 'values.yaml'), 'utf8');
-    expect(values).not.toMatch(/^\s*(password|token|username)\s*:\s*\S+(?<!: (password|token|username))$/m);
-    expect(schema.properties!.dicomweb.properties).not.toHaveProperty('password');
+    const text = readFileSync(join(CHART, 'values.yaml'), 'utf8');
+    expect(text).not.toMatch(/^\s*(password|token|username)\s*:\s*(?!''$)\S+(?<!: (password|token|username))$/m);
+    const values = parse(text) as Record<'dicomweb' | 'fhir', Record<string, unknown>>;
+    for (const server of ['dicomweb', 'fhir'] as const) {
+      // The HTTP servers: no credentials by default, only the names of a Secret's keys.
+      expect(values[server]).toMatchObject({
+        auth: 'none',
+        username: '',
+        existingSecret: '',
+        oauth: { tokenUrl: '', clientId: '', scope: '', clientAuthMethod: '', keyId: '' },
+        secretKeys: {
+          password: 'password',
+          token: 'token',
+          clientSecret: 'client-secret',
+          privateKey: 'private-key.pem',
+        },
+      });
+      for (const secret of ['password', 'token', 'clientSecret', 'privateKey'])
+        expect(schema.properties![server].properties).not.toHaveProperty(secret);
+    }
   });
 });
 
@@ -96,6 +116,59 @@ const configMapData = (manifest: string): Record<string, string> =>
         .matchAll(/^ {2}([A-Z][A-Z0-9_]*): "(.*)"$/gm),
     ].map((m) => [m[1], m[2]]),
   );
+
+/** The worker as rendered, parsed as YAML (1.1, as Kubernetes reads it: defaultMode 0440 is octal). */
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+interface SecretVolume {
+  secretName: string;
+  defaultMode?: number;
+  items?: { key: string; path: string }[];
+}
+interface Workload {
+  configMap: Record<string, string>;
+  env: EnvVar[];
+  mounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
+  volumes: { name: string; secret?: SecretVolume }[];
+}
+function workload(manifest: string): Workload {
+  const objects = parseAllDocuments(manifest, { version: '1.1' })
+    .map((doc) => doc.toJS() as { kind?: string; data?: Record<string, string>; spec?: unknown } | null)
+    .filter((object) => object?.kind);
+  const configMap = objects.find((object) => object!.kind === 'ConfigMap')!.data!;
+  const { spec } = objects.find((object) => object!.kind === 'Deployment')! as {
+    spec: { template: { spec: { containers: Record<string, unknown>[]; volumes: Workload['volumes'] } } };
+  };
+  const worker = spec.template.spec.containers.find((container) => container.name === 'worker')!;
+  return {
+    configMap,
+    env: (worker.env ?? []) as EnvVar[],
+    mounts: worker.volumeMounts as Workload['mounts'],
+    volumes: spec.template.spec.volumes,
+  };
+}
+/** The variables the worker's process gets: the ConfigMap (envFrom), then env; a Secret's value as a stand-in. */
+const environmentOf = ({ configMap, env }: Workload): Record<string, string> => ({
+  ...configMap,
+  ...Object.fromEntries(
+    env.map(({ name, value, valueFrom }) => [
+      name,
+      value ?? `from-${valueFrom!.secretKeyRef!.name}-${valueFrom!.secretKeyRef!.key}`,
+    ]),
+  ),
+});
+/** The Secret and key a mounted file comes from: the volume mounted at its folder (never with subPath). */
+function secretFileAt(rendered: Workload, path: string): { secret: string; key: string } | undefined {
+  const mount = rendered.mounts.find((m) => m.mountPath === dirname(path) && !m.subPath);
+  const secret = rendered.volumes.find((volume) => volume.name === mount?.name)?.secret;
+  if (!secret || !mount!.readOnly) return undefined;
+  if (!secret.items) return { secret: secret.secretName, key: basename(path) };
+  const item = secret.items.find((i) => i.path === basename(path));
+  return item && { secret: secret.secretName, key: item.key };
+}
 
 /** The rendered documents by kind (the manifests are plain YAML; a line scan is enough here). */
 function byKind(manifest: string): Map<string, string> {
@@ -156,25 +229,6 @@ describe.skipIf(!helm)('helm lint and template', () => {
     expect(config.worker.decodeThreads).toBe(2);
     // Without decodeThreads the worker takes one thread per CPU: the variable is not rendered.
     expect(byKind(render().stdout).get('ConfigMap')).not.toMatch(/WORKER_DECODE_THREADS/);
-  });
-
-  it('takes credentials only by Secret reference', () => {
-    const rendered = render(
-      'dicomweb.auth=basic',
-      'dicomweb.existingSecret=pacs-credentials',
-      'fhir.existingSecret=fhir-token',
-    );
-    expect(rendered.stderr).toBe('');
-    expect(rendered.code).toBe(0);
-    const deployment = byKind(rendered.stdout).get('Deployment')!;
-    for (const [variable, secret] of [
-      ['DICOMWEB_USERNAME', 'pacs-credentials'],
-      ['DICOMWEB_PASSWORD', 'pacs-credentials'],
-      ['FHIR_BEARER_TOKEN', 'fhir-token'],
-    ]) {
-      expect(deployment).toMatch(new RegExp(`- name: ${variable}\\s+valueFrom:\\s+secretKeyRef:\\s+name: ${secret}`));
-    }
-    expect(render('dicomweb.password=hunter2').stderr).toMatch(/additional properties 'password' not allowed/i);
   });
 
   it('speaks Kafka over SASL_SSL and mutual TLS with credentials mounted from Secrets as files', () => {
@@ -273,15 +327,28 @@ describe.skipIf(!helm)('helm lint and template', () => {
 });
 
 describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
-  it('are the five the issue names: default, GPU, KEDA, NetworkPolicy on, secrets as files', () => {
+  it('are the six: default, GPU, KEDA, NetworkPolicy on, secrets as files, OAuth2 for both HTTP servers', () => {
     expect(CI_VALUES).toEqual([
       'default-values.yaml',
       'gpu-values.yaml',
       'keda-values.yaml',
       'networkpolicy-values.yaml',
+      'oauth-values.yaml',
       'secret-files-values.yaml',
     ]);
   });
+
+  it.each(CI_VALUES)(
+    '%s: the worker’s own parser accepts the whole rendered environment, each *_FILE a mounted Secret file',
+    (file) => {
+      const rendered = workload(renderCi(file).stdout);
+      const environment = environmentOf(rendered);
+      expect(() => parseConfig(environment)).not.toThrow();
+      for (const [variable, path] of Object.entries(environment).filter(([name]) => name.endsWith('_FILE'))) {
+        expect({ variable, file: secretFileAt(rendered, path) }).toEqual({ variable, file: expect.anything() });
+      }
+    },
+  );
 
   it.each(CI_VALUES)('%s lints in strict mode and renders', (file) => {
     const lint = run(['lint', '--strict', '--kube-version', '1.30.0', CHART, '-f', join(CHART, 'ci', file)]);
@@ -426,5 +493,286 @@ describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
     // An egress destination must say where: ports alone would open them to every address.
     const portsOnly = renderCi('networkpolicy-values.yaml', 'networkPolicy.egress.extra[0].ports[0].port=8443');
     expect(portsOnly.code).not.toBe(0);
+  });
+});
+
+/** A server's auth settings in the ConfigMap (not its URL, timeout or identifier system). */
+const authSettings = (configMap: Record<string, string>, prefix: string) =>
+  Object.fromEntries(
+    Object.entries(configMap).filter(
+      ([name]) => name.startsWith(`${prefix}_`) && !/_(BASE_URL|TIMEOUT_MS|IDENTIFIER_SYSTEM)$/.test(name),
+    ),
+  );
+
+/** Values for a server at an https:// URL, and for one with an OAuth2 client. */
+const https = (server: string) => `${server}.baseUrl=https://${server}.example/api`;
+const withOAuthClient = (server: string) => [
+  https(server),
+  `${server}.existingSecret=idp`,
+  `${server}.oauth.tokenUrl=https://idp.example/token`,
+  `${server}.oauth.clientId=triage`,
+];
+
+describe.skipIf(!helm)('the HTTP servers’ credentials (DICOMweb and FHIR, one shape)', () => {
+  const SERVERS = [
+    ['dicomweb', 'DICOMWEB', 'https://pacs.example/dicom-web'],
+    ['fhir', 'FHIR', 'https://fhir.example/fhir'],
+  ] as const;
+  /** Each kind: the values it needs besides existingSecret, its file, the Secret key by default, and what the worker makes of it. */
+  const KINDS = [
+    {
+      kind: 'basic',
+      sets: ['username=triage'],
+      file: 'password',
+      key: 'password',
+      config: { USERNAME: 'triage', PASSWORD_FILE: 'password' },
+      auth: (dir: string) => ({ kind: 'basic', username: 'triage', password: { file: `${dir}/password` } }),
+    },
+    {
+      kind: 'bearer',
+      sets: [],
+      file: 'token',
+      key: 'token',
+      config: { TOKEN_FILE: 'token' },
+      auth: (dir: string) => ({ kind: 'bearer', token: { file: `${dir}/token` } }),
+    },
+    {
+      kind: 'client-credentials',
+      sets: ['oauth.tokenUrl=https://idp.example/token', 'oauth.clientId=triage', 'oauth.scope=system/*.rs'],
+      file: 'client-secret',
+      key: 'client-secret',
+      config: {
+        TOKEN_URL: 'https://idp.example/token',
+        CLIENT_ID: 'triage',
+        SCOPE: 'system/*.rs',
+        CLIENT_SECRET_FILE: 'client-secret',
+      },
+      auth: (dir: string) => ({
+        kind: 'client-credentials',
+        tokenUrl: 'https://idp.example/token',
+        clientId: 'triage',
+        scope: 'system/*.rs',
+        clientSecret: { file: `${dir}/client-secret` },
+        method: 'client_secret_basic',
+      }),
+    },
+    {
+      kind: 'private-key-jwt',
+      sets: ['oauth.tokenUrl=https://idp.example/token', 'oauth.clientId=triage'],
+      file: 'private-key.pem',
+      key: 'private-key.pem',
+      config: { TOKEN_URL: 'https://idp.example/token', CLIENT_ID: 'triage', PRIVATE_KEY_FILE: 'private-key.pem' },
+      auth: (dir: string) => ({
+        kind: 'private-key-jwt',
+        tokenUrl: 'https://idp.example/token',
+        clientId: 'triage',
+        privateKeyFile: `${dir}/private-key.pem`,
+      }),
+    },
+  ] as const;
+  it('none by default: no credential variable, volume or Secret reference; ALLOW_INSECURE_HTTP false', () => {
+    const rendered = workload(render().stdout);
+    expect(authSettings(rendered.configMap, 'DICOMWEB')).toEqual({ DICOMWEB_AUTH: 'none' });
+    expect(authSettings(rendered.configMap, 'FHIR')).toEqual({ FHIR_AUTH: 'none' });
+    expect(rendered.configMap.ALLOW_INSECURE_HTTP).toBe('false');
+    expect(rendered.volumes.map((v) => v.name)).toEqual(['tmp']);
+    expect(rendered.env).toEqual([]);
+    const config = parseConfig(environmentOf(rendered));
+    expect([config.dicomweb.auth, config.fhir.auth]).toEqual([{ kind: 'none' }, { kind: 'none' }]);
+  });
+
+  describe.each(SERVERS)('%s', (server, prefix, baseUrl) => {
+    const dir = `/etc/covid-ct-triage/${server}`;
+    it.each(KINDS)('auth=$kind: the settings in the ConfigMap, only its key mounted as a file', (kind) => {
+      const rendered = workload(
+        render(
+          `${server}.baseUrl=${baseUrl}`,
+          `${server}.auth=${kind.kind}`,
+          `${server}.existingSecret=${server}-credentials`,
+          ...kind.sets.map((set) => `${server}.${set}`),
+        ).stdout,
+      );
+      expect(authSettings(rendered.configMap, prefix)).toEqual({
+        [`${prefix}_AUTH`]: kind.kind,
+        ...Object.fromEntries(
+          Object.entries(kind.config).map(([setting, value]) => [
+            `${prefix}_${setting}`,
+            setting.endsWith('_FILE') ? `${dir}/${value}` : value,
+          ]),
+        ),
+      });
+      // One volume for this server: only the key the kind needs, read-only files, mode 0440, no subPath.
+      expect(rendered.volumes.filter((v) => v.name.endsWith('-auth'))).toEqual([
+        {
+          name: `${server}-auth`,
+          secret: {
+            secretName: `${server}-credentials`,
+            defaultMode: 0o440,
+            items: [{ key: kind.key, path: kind.file }],
+          },
+        },
+      ]);
+      expect(rendered.mounts.filter((m) => m.name.endsWith('-auth'))).toEqual([
+        { name: `${server}-auth`, mountPath: dir, readOnly: true },
+      ]);
+      // Nothing secret as a variable: the worker reads the file, and reads it again when it changes.
+      expect(rendered.env).toEqual([]);
+      const config = parseConfig(environmentOf(rendered));
+      expect(config[server].auth).toEqual(kind.auth(dir));
+      expect(secretFileAt(rendered, `${dir}/${kind.file}`)).toEqual({
+        secret: `${server}-credentials`,
+        key: kind.key,
+      });
+    });
+
+    it('takes the Secret’s key names, the client authentication method and the key id from values', () => {
+      const common = [`${server}.baseUrl=${baseUrl}`, `${server}.existingSecret=idp`];
+      const oauth = [`${server}.oauth.tokenUrl=https://idp.example/token`, `${server}.oauth.clientId=triage`];
+      const post = workload(
+        render(
+          ...common,
+          ...oauth,
+          `${server}.auth=client-credentials`,
+          `${server}.oauth.clientAuthMethod=client_secret_post`,
+          `${server}.secretKeys.clientSecret=secret`,
+        ).stdout,
+      );
+      expect(parseConfig(environmentOf(post))[server].auth).toMatchObject({ method: 'client_secret_post' });
+      expect(secretFileAt(post, `${dir}/client-secret`)).toEqual({ secret: 'idp', key: 'secret' });
+      const jwt = workload(
+        render(
+          ...common,
+          ...oauth,
+          `${server}.auth=private-key-jwt`,
+          `${server}.oauth.keyId=k1`,
+          `${server}.secretKeys.privateKey=tls.key`,
+        ).stdout,
+      );
+      expect(parseConfig(environmentOf(jwt))[server].auth).toMatchObject({ keyId: 'k1' });
+      expect(secretFileAt(jwt, `${dir}/private-key.pem`)).toEqual({ secret: 'idp', key: 'tls.key' });
+    });
+  });
+
+  it('oauth: DICOMweb with client credentials, FHIR with SMART Backend Services, the hospital CA for both', () => {
+    const rendered = workload(renderCi('oauth-values.yaml').stdout);
+    const config = parseConfig(environmentOf(rendered));
+    expect(config.dicomweb.auth).toEqual({
+      kind: 'client-credentials',
+      tokenUrl: 'https://login.hospital.example/realms/imaging/protocol/openid-connect/token',
+      clientId: 'covid-ct-triage',
+      scope: 'dicomweb.read dicomweb.write',
+      clientSecret: { file: '/etc/covid-ct-triage/dicomweb/client-secret' },
+      method: 'client_secret_post',
+    });
+    expect(config.fhir.auth).toEqual({
+      kind: 'private-key-jwt',
+      tokenUrl: 'https://fhir.hospital.example/auth/token',
+      clientId: 'covid-ct-triage',
+      scope: 'system/DiagnosticReport.cu system/Observation.cu system/Device.cu system/Provenance.cu',
+      privateKeyFile: '/etc/covid-ct-triage/fhir/private-key.pem',
+      keyId: 'triage-2026-01',
+    });
+    expect(config.https).toEqual({ caFile: '/etc/covid-ct-triage/secrets/hospital-ca/ca.pem' });
+    expect(secretFileAt(rendered, config.https.caFile!)).toEqual({
+      secret: 'hospital-ca-bundle',
+      key: 'ca-bundle.pem',
+    });
+    expect(secretFileAt(rendered, '/etc/covid-ct-triage/dicomweb/client-secret')).toEqual({
+      secret: 'pacs-oauth-client',
+      key: 'client-secret',
+    });
+    expect(secretFileAt(rendered, '/etc/covid-ct-triage/fhir/private-key.pem')).toEqual({
+      secret: 'fhir-smart-client',
+      key: 'ec-p384.pem',
+    });
+    // secret-files: basic auth and a static bearer token, as files too.
+    const files = parseConfig(environmentOf(workload(renderCi('secret-files-values.yaml').stdout)));
+    expect(files.dicomweb.auth).toEqual({
+      kind: 'basic',
+      username: 'triage',
+      password: { file: '/etc/covid-ct-triage/dicomweb/password' },
+    });
+    expect(files.fhir.auth).toEqual({ kind: 'bearer', token: { file: '/etc/covid-ct-triage/fhir/token' } });
+  });
+
+  it('credentials over http:// only with allowInsecureHttp, which the worker then gets too', () => {
+    const sets = [
+      'fhir.auth=client-credentials',
+      'fhir.existingSecret=idp',
+      'fhir.oauth.tokenUrl=http://idp.test/token',
+      'fhir.oauth.clientId=triage',
+    ];
+    expect(render(...sets).stderr).toMatch(/fhir.baseUrl is http:\/\//);
+    const rendered = workload(render(...sets, 'allowInsecureHttp=true').stdout);
+    expect(rendered.configMap.ALLOW_INSECURE_HTTP).toBe('true');
+    expect(parseConfig(environmentOf(rendered)).fhir.auth).toMatchObject({ tokenUrl: 'http://idp.test/token' });
+    // The worker would refuse the same environment without it: the chart refuses what it refuses.
+    expect(() => parseConfig({ ...environmentOf(rendered), ALLOW_INSECURE_HTTP: 'false' })).toThrow(
+      /FHIR_BASE_URL: is http:\/\/[\s\S]*FHIR_TOKEN_URL: is http:\/\//,
+    );
+  });
+
+  it('refuses what the worker would refuse, and the old shapes, naming the value', () => {
+    const refusals: [string[], RegExp][] = [
+      // The old FHIR shape: an existingSecret without auth would have written unauthenticated.
+      [['fhir.existingSecret=fhir-token'], /fhir.existingSecret is set but fhir.auth=none would not use it/],
+      [['fhir.secretKeys.bearerToken=token'], /fhir.secretKeys.bearerToken is the old shape.*fhir.auth=bearer/],
+      [['dicomweb.secretKeys.username=username'], /dicomweb.secretKeys.username is the old shape.*dicomweb.username/],
+      // A kind that needs a Secret, without one.
+      [['dicomweb.auth=bearer', https('dicomweb')], /dicomweb.auth=bearer needs dicomweb.existingSecret/],
+      [['fhir.auth=private-key-jwt', https('fhir')], /fhir.auth=private-key-jwt needs fhir.existingSecret/],
+      [['fhir.auth=basic', https('fhir'), 'fhir.existingSecret=s'], /fhir.auth=basic needs fhir.username/],
+      // OAuth2 without its token endpoint or client.
+      [
+        ['dicomweb.auth=client-credentials', https('dicomweb'), 'dicomweb.existingSecret=s'],
+        /dicomweb.auth=client-credentials needs dicomweb.oauth.tokenUrl/,
+      ],
+      [
+        ['fhir.auth=private-key-jwt', ...withOAuthClient('fhir'), 'fhir.oauth.clientId='],
+        /fhir.auth=private-key-jwt needs fhir.oauth.clientId/,
+      ],
+      // Credentials in the clear.
+      [['dicomweb.auth=bearer', 'dicomweb.existingSecret=s'], /dicomweb.baseUrl is http:\/\/.*allowInsecureHttp/],
+      [
+        ['fhir.auth=client-credentials', ...withOAuthClient('fhir'), 'fhir.oauth.tokenUrl=http://idp.example/token'],
+        /fhir.oauth.tokenUrl is http:\/\//,
+      ],
+      // A setting the kind does not use (the worker refuses it at start-up).
+      [['fhir.oauth.scope=system/*.rs'], /fhir.oauth.scope is set but fhir.auth=none would not use it/],
+      [['dicomweb.username=triage'], /dicomweb.username is set but dicomweb.auth=none/],
+      [
+        ['fhir.auth=private-key-jwt', ...withOAuthClient('fhir'), 'fhir.oauth.clientAuthMethod=client_secret_post'],
+        /fhir.oauth.clientAuthMethod is set but fhir.auth=private-key-jwt/,
+      ],
+      [
+        ['dicomweb.auth=client-credentials', ...withOAuthClient('dicomweb'), 'dicomweb.oauth.keyId=k1'],
+        /dicomweb.oauth.keyId is set but dicomweb.auth=client-credentials/,
+      ],
+      // The schema: kinds, methods, user names and scopes the worker cannot take; secrets as values.
+      [['fhir.auth=oauth'], /fhir\/auth/],
+      [['fhir.oauth.clientAuthMethod=private_key_jwt'], /clientAuthMethod/],
+      [['dicomweb.username=a:b'], /dicomweb\/username/],
+      [['fhir.oauth.scope=a"b'], /fhir\/oauth\/scope/],
+      [['dicomweb.password=hunter2'], /additional properties 'password' not allowed/],
+      [['fhir.oauth.clientSecret=hunter2'], /additional properties 'clientSecret' not allowed/],
+      // The NetworkPolicy must let the worker reach the token endpoint.
+      [
+        [
+          'fhir.auth=private-key-jwt',
+          ...withOAuthClient('fhir'),
+          'networkPolicy.enabled=true',
+          ...['kafka', 'archive', 'fhir'].flatMap((to) => [
+            `networkPolicy.egress.${to}[0].cidrs[0]=10.0.0.0/8`,
+            `networkPolicy.egress.${to}[0].ports[0].port=443`,
+          ]),
+        ],
+        /networkPolicy.egress.tokenEndpoint must let the worker reach fhir.oauth.tokenUrl/,
+      ],
+    ];
+    for (const [sets, message] of refusals) {
+      const rendered = render(...sets);
+      expect({ sets, code: rendered.code }).not.toEqual({ sets, code: 0 });
+      expect(rendered.stderr).toMatch(message);
+    }
   });
 });

@@ -46,8 +46,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.maxReplicas) $partitions) }}
 {{- fail (printf "autoscaling.maxReplicas (%d) exceeds kafka.studyAvailablePartitions (%d): scaling past the partition count is useless" (int .Values.autoscaling.maxReplicas) $partitions) }}
 {{- end }}
-{{- if and (ne .Values.dicomweb.auth "none") (not .Values.dicomweb.existingSecret) }}
-{{- fail (printf "dicomweb.auth=%s needs dicomweb.existingSecret (a Secret with the credentials; never put them in values)" .Values.dicomweb.auth) }}
+{{- range $server := list "dicomweb" "fhir" }}
+{{- include "covid-ct-triage.validateHttpAuth" (dict "root" $ "server" $server) }}
 {{- end }}
 {{- if gt (mul (int .Values.kafka.heartbeatIntervalMs) 3) (int .Values.kafka.sessionTimeoutMs) }}
 {{- fail "kafka.heartbeatIntervalMs must be at most a third of kafka.sessionTimeoutMs" }}
@@ -168,7 +168,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "covid-ct-triage.kafkaTlsDir" -}}/etc/covid-ct-triage/kafka/tls{{- end }}
 {{- define "covid-ct-triage.kafkaSaslDir" -}}/etc/covid-ct-triage/kafka/sasl{{- end }}
 
-{{/* Secrets (by reference only) and extra variables: the container's env list. */}}
+{{/* Secrets (by reference only) and extra variables: the container's env list. The HTTP servers'
+credentials are files (covid-ct-triage.httpAuthVolumes), their variables in the ConfigMap. */}}
 {{- define "covid-ct-triage.env" -}}
 {{- if eq .Values.kafka.securityProtocol "SASL_SSL" }}
 - name: KAFKA_SASL_USERNAME
@@ -176,31 +177,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
     secretKeyRef:
       name: {{ .Values.kafka.sasl.existingSecret }}
       key: {{ .Values.kafka.sasl.secretKeys.username }}
-{{- end }}
-{{- if eq .Values.dicomweb.auth "basic" }}
-- name: DICOMWEB_USERNAME
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.dicomweb.existingSecret }}
-      key: {{ .Values.dicomweb.secretKeys.username }}
-- name: DICOMWEB_PASSWORD
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.dicomweb.existingSecret }}
-      key: {{ .Values.dicomweb.secretKeys.password }}
-{{- else if eq .Values.dicomweb.auth "bearer" }}
-- name: DICOMWEB_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.dicomweb.existingSecret }}
-      key: {{ .Values.dicomweb.secretKeys.token }}
-{{- end }}
-{{- if .Values.fhir.existingSecret }}
-- name: FHIR_BEARER_TOKEN
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.fhir.existingSecret }}
-      key: {{ .Values.fhir.secretKeys.bearerToken }}
 {{- end }}
 {{- if .Values.telemetry.existingSecret }}
 - name: OTEL_EXPORTER_OTLP_HEADERS
@@ -222,5 +198,133 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- with .Values.worker.extraEnv }}
 {{- toYaml . | nindent 0 }}
+{{- end }}
+{{- end }}
+
+{{/*
+The credentials of an HTTP server (dicomweb, fhir): the worker's <PREFIX>_AUTH family of
+settings (libs/config/src/http-auth.ts). The secret part of each kind is one key of
+<server>.existingSecret, mounted read-only as a file in the server's own folder; the worker
+reads it again whenever kubelet swaps the mounted Secret, so a rotation needs no restart.
+*/}}
+{{- define "covid-ct-triage.httpAuthDir" -}}/etc/covid-ct-triage/{{ . }}{{- end }}
+
+{{/* For an auth kind: the secretKeys entry it needs, the file it is mounted as, the worker's variable suffix. */}}
+{{- define "covid-ct-triage.httpAuthSecretPart" -}}
+{{- $parts := dict
+  "basic" (dict "key" "password" "file" "password" "setting" "PASSWORD_FILE")
+  "bearer" (dict "key" "token" "file" "token" "setting" "TOKEN_FILE")
+  "client-credentials" (dict "key" "clientSecret" "file" "client-secret" "setting" "CLIENT_SECRET_FILE")
+  "private-key-jwt" (dict "key" "privateKey" "file" "private-key.pem" "setting" "PRIVATE_KEY_FILE") }}
+{{- with (get $parts .) }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/* The ConfigMap entries of one server ({root, server}): its kind, non-secret settings and the secret file's path. */}}
+{{- define "covid-ct-triage.httpAuthConfig" -}}
+{{- $v := index .root.Values .server }}
+{{- $prefix := upper .server }}
+{{ $prefix }}_AUTH: {{ $v.auth | quote }}
+{{- if eq $v.auth "basic" }}
+{{ $prefix }}_USERNAME: {{ $v.username | quote }}
+{{- end }}
+{{- if has $v.auth (list "client-credentials" "private-key-jwt") }}
+{{ $prefix }}_TOKEN_URL: {{ $v.oauth.tokenUrl | quote }}
+{{ $prefix }}_CLIENT_ID: {{ $v.oauth.clientId | quote }}
+{{- with $v.oauth.scope }}
+{{ $prefix }}_SCOPE: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq $v.auth "client-credentials" }}
+{{- with $v.oauth.clientAuthMethod }}
+{{ $prefix }}_CLIENT_AUTH_METHOD: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- if eq $v.auth "private-key-jwt" }}
+{{- with $v.oauth.keyId }}
+{{ $prefix }}_KEY_ID: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with include "covid-ct-triage.httpAuthSecretPart" $v.auth | fromYaml }}
+{{ $prefix }}_{{ .setting }}: "{{ include "covid-ct-triage.httpAuthDir" $.server }}/{{ .file }}"
+{{- end }}
+{{- end }}
+
+{{/* The volume mounts of the servers' credentials (no subPath: kubelet must be able to swap the files). */}}
+{{- define "covid-ct-triage.httpAuthVolumeMounts" -}}
+{{- range $server := list "dicomweb" "fhir" }}
+{{- if ne (index $.Values $server).auth "none" }}
+- name: {{ $server }}-auth
+  mountPath: {{ include "covid-ct-triage.httpAuthDir" $server }}
+  readOnly: true
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The servers' credential volumes: only the key the kind needs, read-only, group-readable (fsGroup). */}}
+{{- define "covid-ct-triage.httpAuthVolumes" -}}
+{{- range $server := list "dicomweb" "fhir" }}
+{{- $v := index $.Values $server }}
+{{- with include "covid-ct-triage.httpAuthSecretPart" $v.auth | fromYaml }}
+- name: {{ $server }}-auth
+  secret:
+    secretName: {{ $v.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ index $v.secretKeys .key }}
+        path: {{ .file }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Refuses ({root, server}) what the worker would refuse at start-up, naming the value. */}}
+{{- define "covid-ct-triage.validateHttpAuth" -}}
+{{- $s := .server }}
+{{- $v := index .root.Values $s }}
+{{- $kind := $v.auth }}
+{{- $oauthKinds := list "client-credentials" "private-key-jwt" }}
+{{- if hasKey $v.secretKeys "bearerToken" }}
+{{- fail (printf "%s.secretKeys.bearerToken is the old shape (FHIR_BEARER_TOKEN, which the worker refuses): set %s.auth=bearer and %s.secretKeys.token, the key of %s.existingSecret holding the token (mounted as %s_TOKEN_FILE)" $s $s $s $s (upper $s)) }}
+{{- end }}
+{{- if hasKey $v.secretKeys "username" }}
+{{- fail (printf "%s.secretKeys.username is the old shape: the basic-auth user name is now the value %s.username (the Secret holds only the password)" $s $s) }}
+{{- end }}
+{{- $part := include "covid-ct-triage.httpAuthSecretPart" $kind | fromYaml }}
+{{- if and $part (not $v.existingSecret) }}
+{{- fail (printf "%s.auth=%s needs %s.existingSecret (a Secret whose key %s.secretKeys.%s holds the credential; never put credentials in values)" $s $kind $s $s $part.key) }}
+{{- end }}
+{{- if and (eq $kind "none") $v.existingSecret }}
+{{- fail (printf "%s.existingSecret is set but %s.auth=none would not use it: set %s.auth (bearer for a static token, as the old FHIR_BEARER_TOKEN was)" $s $s $s) }}
+{{- end }}
+{{- if and (eq $kind "basic") (not $v.username) }}
+{{- fail (printf "%s.auth=basic needs %s.username" $s $s) }}
+{{- end }}
+{{- if and $v.username (ne $kind "basic") }}
+{{- fail (printf "%s.username is set but %s.auth=%s would not use it" $s $s $kind) }}
+{{- end }}
+{{- range $field := list "tokenUrl" "clientId" }}
+{{- if and (has $kind $oauthKinds) (not (index $v.oauth $field)) }}
+{{- fail (printf "%s.auth=%s needs %s.oauth.%s" $s $kind $s $field) }}
+{{- end }}
+{{- end }}
+{{- range $field := list "tokenUrl" "clientId" "scope" }}
+{{- if and (index $v.oauth $field) (not (has $kind $oauthKinds)) }}
+{{- fail (printf "%s.oauth.%s is set but %s.auth=%s would not use it" $s $field $s $kind) }}
+{{- end }}
+{{- end }}
+{{- if and $v.oauth.clientAuthMethod (ne $kind "client-credentials") }}
+{{- fail (printf "%s.oauth.clientAuthMethod is set but %s.auth=%s would not use it (client-credentials only)" $s $s $kind) }}
+{{- end }}
+{{- if and $v.oauth.keyId (ne $kind "private-key-jwt") }}
+{{- fail (printf "%s.oauth.keyId is set but %s.auth=%s would not use it (private-key-jwt only)" $s $s $kind) }}
+{{- end }}
+{{- if and (ne $kind "none") (not .root.Values.allowInsecureHttp) }}
+{{- range $field, $url := dict "baseUrl" $v.baseUrl "oauth.tokenUrl" $v.oauth.tokenUrl }}
+{{- if hasPrefix "http:" (lower $url) }}
+{{- fail (printf "%s.%s is http://, so %s.auth=%s would send credentials in the clear: use https, or set allowInsecureHttp=true on a test bench" $s $field $s $kind) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and .root.Values.networkPolicy.enabled (has $kind $oauthKinds) (not .root.Values.networkPolicy.egress.tokenEndpoint) }}
+{{- fail (printf "%s.auth=%s: networkPolicy.egress.tokenEndpoint must let the worker reach %s.oauth.tokenUrl" $s $kind $s) }}
 {{- end }}
 {{- end }}
