@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,5 +77,25 @@ describe('triage CLI (built) against the real archive', () => {
     const result = await triage('frobnicate');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/usage: triage inspect/);
+  });
+
+  it('sends the configured credentials to DICOMWEB_BASE_URL only, never to another server named on the command line', async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const elsewhere = createServer((request, response) => {
+      seen.push(request.headers);
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => elsewhere.listen(0, '127.0.0.1', resolve));
+    try {
+      const root = `http://127.0.0.1:${(elsewhere.address() as AddressInfo).port}/dicom-web`;
+      const result = await triage('inspect', `${root}/studies/1.2.3.4`);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('is not DICOMWEB_BASE_URL; no credentials are sent to it');
+      expect(seen.length).toBeGreaterThan(0);
+      expect(seen.map((headers) => headers.authorization)).toEqual(seen.map(() => undefined));
+      // The configured archive itself still gets them (the first test inspected it through its URL).
+    } finally {
+      await new Promise((resolve) => elsewhere.close(resolve));
+    }
   });
 });
