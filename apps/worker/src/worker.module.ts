@@ -15,7 +15,7 @@ import {
   type MessageLoop,
 } from '@app/messaging';
 import { DicomwebArchiveIndex, DicomwebArchiveSink, FhirReportIndex, FhirReportSink } from '@app/pipeline';
-import { OtelTriageTracer } from '@app/telemetry';
+import { observeExecutionProviders, OtelTriageTracer } from '@app/telemetry';
 import { HealthServer } from './health-server.js';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -54,7 +54,28 @@ export async function loadAnalyzer(config: AppConfig, log: JsonLogger): Promise<
     executionProviders: analyzer.executionProviders,
     ms: Math.round(performance.now() - started),
   });
+  const fallback = analyzer.providerFallback;
+  if (fallback) {
+    // A GPU node running on CPU is a deployment fault unless accepted: loud, and unready (cpuFallbackProblem).
+    log.write(config.inference.allowCpuFallback ? 'warn' : 'error', 'configured execution providers failed to load', {
+      requested: fallback.requested,
+      runningOn: analyzer.executionProviders,
+      reason: fallback.reason,
+      allowCpuFallback: config.inference.allowCpuFallback,
+    });
+  }
+  observeExecutionProviders({ executionProviders: analyzer.executionProviders, cpuFallback: fallback !== undefined });
   return analyzer;
+}
+
+/** Why the model check fails when the configured GPU provider did not load, unless CPU is accepted. */
+export function cpuFallbackProblem(analyzer: VolumeAnalyzer, allowCpuFallback: boolean): string | undefined {
+  const fallback = analyzer.providerFallback;
+  if (!fallback || allowCpuFallback) return undefined;
+  return (
+    `execution providers [${fallback.requested.join(', ')}] failed to load (${fallback.reason}); ` +
+    `running on [${analyzer.executionProviders.join(', ')}]. Set INFERENCE_ALLOW_CPU_FALLBACK=true to accept CPU`
+  );
 }
 
 /** A server's credentials; files are read now (CredentialsFileError: exit 78) and when they change. */
@@ -231,6 +252,8 @@ export class WorkerModule {
                 },
                 model: () => {
                   if (!analyzer.model.id) throw new Error('no model loaded');
+                  const problem = cpuFallbackProblem(analyzer, config.inference.allowCpuFallback);
+                  if (problem) throw new Error(problem);
                 },
                 archive: () => archive.ping(),
                 fhir: () => reports.ping(),

@@ -70,6 +70,7 @@ describe('parseConfig', () => {
       manifestPath: 'models/covid-triage-demo/manifest.json',
       executionProviders: ['cpu'],
       batchSlices: 16,
+      allowCpuFallback: false,
     });
     expect(config.worker.concurrency).toBe(1);
     expect(config.worker.retry.attempts).toBeGreaterThan(1);

@@ -83,6 +83,8 @@ const environmentSchema = z
     INFERENCE_EXECUTION_PROVIDERS: providers.default(['cpu']),
     INFERENCE_THREADS: z.coerce.number().int().min(1).max(256).optional(),
     INFERENCE_BATCH_SLICES: z.coerce.number().int().min(1).max(1024).default(16),
+    /** A GPU provider that fails to load makes the worker unready, unless running on CPU is accepted. */
+    INFERENCE_ALLOW_CPU_FALLBACK: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false'),
 
     /** Studies processed at once by one worker process. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(1),
@@ -102,7 +104,10 @@ const environmentSchema = z
     WORKER_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(3),
   })
   .superRefine((env, ctx) => {
-    for (const { path, message } of kafkaSecurityProblems(env)) ctx.addIssue({ code: 'custom', path: [path], message });
+    const allowInsecure = env.ALLOW_INSECURE_HTTP === 'true';
+    for (const { path, message } of kafkaSecurityProblems(env, { allowInsecureHttp: allowInsecure })) {
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    }
     if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -155,6 +160,8 @@ export interface AppConfig {
     executionProviders: ExecutionProviderName[];
     intraOpThreads?: number;
     batchSlices: number;
+    /** Whether CPU may stand in for a configured GPU provider that failed to load. */
+    allowCpuFallback: boolean;
   };
   worker: {
     concurrency: number;
@@ -223,6 +230,7 @@ export function parseConfig(environment: Environment): AppConfig {
       executionProviders: env.INFERENCE_EXECUTION_PROVIDERS,
       ...(env.INFERENCE_THREADS === undefined ? {} : { intraOpThreads: env.INFERENCE_THREADS }),
       batchSlices: env.INFERENCE_BATCH_SLICES,
+      allowCpuFallback: env.INFERENCE_ALLOW_CPU_FALLBACK === 'true',
     },
     worker: {
       concurrency: env.WORKER_CONCURRENCY,

@@ -116,6 +116,24 @@ describe('loadTriageModel', () => {
     }
   });
 
+  it('says when the configured GPU provider failed to load and CPU runs instead', async () => {
+    // This machine has no CUDA libraries for onnxruntime.
+    const analyzer = await loadTriageModel({
+      manifestPath: join(MODEL_DIR, 'manifest.json'),
+      executionProviders: ['cuda', 'cpu'],
+      intraOpThreads: 1,
+    });
+    try {
+      expect(analyzer.executionProviders).toEqual(['cpu']);
+      expect(analyzer.providerFallback).toEqual({ requested: ['cuda', 'cpu'], reason: expect.stringMatching(/.+/) });
+    } finally {
+      await analyzer.close();
+    }
+    const plain = await loadTriageModel({ manifestPath: join(MODEL_DIR, 'manifest.json'), intraOpThreads: 1 });
+    expect(plain.providerFallback).toBeUndefined();
+    await plain.close();
+  });
+
   it('refuses a graph whose tensors are not the contract’s (the right hash, the wrong graph)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'model-set-'));
     dirs.push(dir);

@@ -121,6 +121,7 @@ class OnnxVolumeAnalyzer implements VolumeAnalyzer {
     readonly executionProviders: readonly ExecutionProvider[],
     private readonly graphs: TriageGraphs,
     private readonly settings: PipelineSettings,
+    readonly providerFallback?: VolumeAnalyzer['providerFallback'],
   ) {}
 
   analyze(volume: CtVolume): Promise<TriageAnalysis> {
@@ -158,5 +159,10 @@ export async function loadTriageModel(options: TriageModelOptions): Promise<Volu
     `model ${settings.model.id} ${settings.model.version} loaded from ${dirname(resolve(options.manifestPath))} ` +
       `(providers [${providers.join(', ')}], ${options.intraOpThreads ?? 'default'} intra-op threads, ${batchSlices} slices per batch)`,
   );
-  return new OnnxVolumeAnalyzer(settings.model, providers, onnxTriageGraphs(sessions), settings);
+  const fallbackReason = sessions.backbone_seg.fallbackReason;
+  const fallback =
+    fallbackReason === undefined
+      ? undefined
+      : { requested: options.executionProviders ?? ['cpu' as const], reason: fallbackReason };
+  return new OnnxVolumeAnalyzer(settings.model, providers, onnxTriageGraphs(sessions), settings, fallback);
 }

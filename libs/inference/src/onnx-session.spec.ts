@@ -39,6 +39,7 @@ describe('OnnxSession', () => {
     expect(lines[0]).toMatch(/execution providers \[cuda, cpu\] failed \(.+\); falling back to \[cpu\]/);
     expect(lines[0]).toContain('affine.onnx');
     expect(session.executionProviders).toEqual(['cpu']);
+    expect(session.fallbackReason).toMatch(/.+/);
     const out = await session.run({ x: { data: new Float32Array([1, 1]), dims: [1, 2] } });
     expect(Array.from(out.y.data)).toEqual([3, 3]);
   });

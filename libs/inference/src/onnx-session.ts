@@ -30,6 +30,8 @@ export class OnnxSession {
     /** The providers the session was finally created with. */
     readonly executionProviders: readonly ExecutionProvider[],
     readonly path: string,
+    /** Why the requested providers failed, when the session fell back to CPU. */
+    readonly fallbackReason?: string,
   ) {}
 
   /**
@@ -55,7 +57,7 @@ export class OnnxSession {
       options.log?.(
         `onnx session ${path}: execution providers [${providers.join(', ')}] failed (${reason}); falling back to [cpu]`,
       );
-      return new OnnxSession(await make(['cpu']), ['cpu'], path);
+      return new OnnxSession(await make(['cpu']), ['cpu'], path, reason);
     }
   }
 

@@ -50,7 +50,10 @@ export interface TriageModelOptions {
 /** A loaded model set: sessions are created once and reused for every study. */
 export interface VolumeAnalyzer {
   readonly model: ModelIdentity;
+  /** The providers the graphs run on. */
   readonly executionProviders: readonly ExecutionProvider[];
+  /** Set when the configured providers failed to load (no GPU, no CUDA libraries) and CPU runs instead. */
+  readonly providerFallback?: { requested: readonly ExecutionProvider[]; reason: string };
   analyze(volume: CtVolume): Promise<TriageAnalysis>;
   close(): Promise<void>;
 }
