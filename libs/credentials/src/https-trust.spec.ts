@@ -11,7 +11,11 @@ import { trustCertificateAuthorities } from './https-trust.js';
 const dir = mkdtempSync(join(tmpdir(), 'trust-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function openssl(...args: string[]): void {
+/** <name>.pem: a self-signed EC certificate, a CA or not. */
+function selfSigned(name: string, ca: boolean): void {
+  const args = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'];
+  args.push('-keyout', `${name}.key`, '-out', `${name}.pem`, '-subj', `/CN=${name}`);
+  args.push('-addext', `basicConstraints=critical,CA:${ca ? 'TRUE' : 'FALSE'}`);
   execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
 }
 
@@ -25,48 +29,12 @@ describe('trustCertificateAuthorities', () => {
     expect(() => trustCertificateAuthorities(join(dir, 'missing.pem'))).toThrow(CredentialsFileError);
     writeFileSync(join(dir, 'empty.pem'), 'nothing here');
     expect(() => trustCertificateAuthorities(join(dir, 'empty.pem'))).toThrow(/HTTPS_CA_FILE=.*no PEM certificate/);
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'leaf.key',
-      '-out',
-      'leaf.pem',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=leaf',
-      '-addext',
-      'basicConstraints=critical,CA:FALSE',
-    );
+    selfSigned('leaf', false);
     expect(() => trustCertificateAuthorities(join(dir, 'leaf.pem'))).toThrow(/not a CA/);
   });
 
   it('adds a CA bundle to the default trust once', () => {
-    openssl(
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      'ca.key',
-      '-out',
-      'ca.pem',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=test hospital CA',
-      '-addext',
-      'basicConstraints=critical,CA:TRUE',
-    );
+    selfSigned('ca', true);
     const before = trusted();
     const ours = new X509Certificate(readFileSync(join(dir, 'ca.pem'))).fingerprint256;
     expect(before.has(ours)).toBe(false);
