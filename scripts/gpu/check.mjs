@@ -12,10 +12,12 @@
 // which makes a first CPU study about twice as slow as the next here). Prints one JSON line per provider, one for the
 // comparison, then `RESULT <label> ok|FAILED …`; exits 1 when a tolerance is exceeded or when the
 // GPU run did not get its first provider (onnxruntime fell back to the CPU) unless --allow-cpu.
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createFrameDecoder } from '../../dist/libs/dicom/src/index.js';
-import { loadTriageModel } from '../../dist/libs/inference/src/index.js';
+import { loadTriageModel, OnnxSession } from '../../dist/libs/inference/src/index.js';
 import { FolderStudySource, ingestStudy } from '../../dist/libs/ingest/src/index.js';
 
 const { values: args } = parseArgs({
@@ -30,6 +32,8 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '16' },
     'tolerance-probability': { type: 'string', default: '0.005' },
     'tolerance-dice': { type: 'string', default: '0.99' },
+    // The backbone's raw outputs: max |Δ| over the CPU output's largest magnitude.
+    'tolerance-relative': { type: 'string', default: '0.01' },
     'allow-cpu': { type: 'boolean', default: false },
   },
 });
@@ -38,6 +42,7 @@ const gpuProviders = args.providers.split(',');
 const batchSlices = Number(args.batch);
 const toleranceProbability = Number(args['tolerance-probability']);
 const toleranceDice = Number(args['tolerance-dice']);
+const toleranceRelative = Number(args['tolerance-relative']);
 
 const decoder = createFrameDecoder(availableParallelism());
 const { volume } = await ingestStudy(new FolderStudySource(args.series), { decoder });
@@ -109,6 +114,55 @@ process.stdout.write(`${JSON.stringify(cpu.summary)}\n`);
 const gpu = await measure(gpuProviders, Number(args.runs), warmups);
 process.stdout.write(`${JSON.stringify(gpu.summary)}\n`);
 
+/**
+ * The backbone graph alone, CPU against GPU on one input: the middle 16 slices of the series, every
+ * 3rd pixel (about 2 mm on P001), windowed as the manifest says. Unlike the masks (a threshold
+ * hides small differences, and a random backbone's lesion logits all fall on one side of it), the
+ * raw outputs show how far the GPU's arithmetic is from the CPU's.
+ */
+async function backboneOutputs(providers) {
+  const manifest = JSON.parse(readFileSync(args.manifest, 'utf8'));
+  const graph = manifest.graphs.find((g) => g.name === 'backbone_seg');
+  const { rows, columns } = volume.geometry;
+  const step = 3;
+  const [h, w, n] = [Math.floor(rows / step), Math.floor(columns / step), Math.min(16, slices)];
+  const k0 = Math.floor((slices - n) / 2);
+  const { huMin, huMax, outMin, outMax } = manifest.preprocessing.window;
+  const data = new Float32Array(n * h * w);
+  for (let k = 0; k < n; k++) {
+    for (let j = 0; j < h; j++) {
+      for (let i = 0; i < w; i++) {
+        const hu = volume.hu[(k0 + k) * rows * columns + j * step * columns + i * step];
+        const t = Math.min(1, Math.max(0, (hu - huMin) / (huMax - huMin)));
+        data[k * h * w + j * w + i] = outMin + t * (outMax - outMin);
+      }
+    }
+  }
+  const session = await OnnxSession.create(join(dirname(args.manifest), graph.file), { executionProviders: providers });
+  try {
+    return { used: session.executionProviders, outputs: await session.run({ slice: { data, dims: [n, 1, h, w] } }) };
+  } finally {
+    await session.close();
+  }
+}
+const rawCpu = await backboneOutputs(['cpu']);
+const rawGpu = await backboneOutputs(gpuProviders);
+const raw = Object.fromEntries(
+  Object.entries(rawCpu.outputs).map(([name, { data: a }]) => {
+    const b = rawGpu.outputs[name].data;
+    let maxDiff = 0;
+    let scale = 0;
+    for (let i = 0; i < a.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      scale = Math.max(scale, Math.abs(a[i]));
+    }
+    return [
+      name,
+      { maxAbsDiff: Number(maxDiff.toExponential(3)), relative: Number((maxDiff / (scale || 1)).toExponential(3)) },
+    ];
+  }),
+);
+
 const masks = Object.fromEntries(
   ['rightLung', 'leftLung', 'lesion'].map((name) => [
     name,
@@ -124,6 +178,10 @@ if (probabilityDiff > toleranceProbability) {
 for (const [name, { dice }] of Object.entries(masks)) {
   if (dice < toleranceDice) problems.push(`${name} Dice ${dice} < ${toleranceDice}`);
 }
+for (const [name, { relative }] of Object.entries(raw)) {
+  if (relative > toleranceRelative)
+    problems.push(`backbone ${name} relative max |Δ| ${relative} > ${toleranceRelative}`);
+}
 if (gpu.used[0] !== gpuProviders[0] && !args['allow-cpu']) {
   problems.push(`asked for [${gpuProviders}], onnxruntime used [${gpu.used}] (${gpu.summary.fallback.join('; ')})`);
 }
@@ -132,7 +190,8 @@ const comparison = {
   probabilityDiff,
   severityPercentDiff: Number(severityDiff.toFixed(4)),
   masks,
-  tolerance: { probability: toleranceProbability, dice: toleranceDice },
+  backboneRaw: raw,
+  tolerance: { probability: toleranceProbability, dice: toleranceDice, relative: toleranceRelative },
   speedup: Number((cpu.summary.studyMs / gpu.summary.studyMs).toFixed(2)),
 };
 process.stdout.write(`${JSON.stringify(comparison)}\n`);
@@ -140,7 +199,8 @@ process.stdout.write(
   `RESULT ${args.label} ${problems.length ? 'FAILED' : 'ok'} providers=${gpu.summary.used} ` +
     `gpu_study_ms=${gpu.summary.studyMs} gpu_slices_per_s=${gpu.summary.slicesPerSecond} ` +
     `cpu_study_ms=${cpu.summary.studyMs} cpu_slices_per_s=${cpu.summary.slicesPerSecond} ` +
-    `prob_diff=${probabilityDiff.toExponential(2)} lesion_dice=${masks.lesion.dice}` +
+    `prob_diff=${probabilityDiff.toExponential(2)} lesion_dice=${masks.lesion.dice} ` +
+    `backbone_rel_diff=${Math.max(...Object.values(raw).map((r) => r.relative)).toExponential(2)}` +
     (problems.length ? ` problems: ${problems.join('; ')}` : '') +
     '\n',
 );

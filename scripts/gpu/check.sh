@@ -15,8 +15,10 @@
 #   GPU_CHECK_OUT (work folder, default $CACHE_DIR/gpu-check), PYTHON (default python3)
 #
 # Tolerances (CPU vs CUDA, same input): |Δ COVID-19 probability| ≤ 0.005 and Dice ≥ 0.99 for
-# each mask (right lung, left lung, lesion) on the demo set; 0.01 and 0.98 on the paper-size set,
-# whose random backbone puts many lesion logits near the threshold. Why not equality: cuDNN picks
+# each mask (right lung, left lung, lesion) on the demo set; 0.01 and 0.98 on the paper-size set;
+# and for both the backbone graph's raw outputs on one input: max |Δ| ≤ 1 % of the CPU output's
+# largest magnitude (the paper-size set's random backbone marks every lung voxel as lesion, so
+# only its raw outputs can show a difference). Why not equality: cuDNN picks
 # other convolution algorithms (and TF32 on Ampere or newer), so sums round differently and a
 # voxel within ~1e-3 of a threshold may flip.
 #

@@ -29,7 +29,7 @@ def main() -> None:
     shutil.copyfile(demo / "lungs.onnx", paths["lungs"])
     manifest = export.build_manifest(
         paths, model_id="covid-triage-paper-size-check", version="0.0.0-gpu-check", trained=False, width=1.0,
-        name="Paper-size (width 1.0) multitask network, random weights, demo lung network: GPU check only")
+        name="Paper-size GPU check (width 1.0, random weights, demo lungs)")
     # The demo set's preprocessing and thresholds, so both sets see the same inputs.
     demo_manifest = json.loads((demo / "manifest.json").read_text())
     for key in ("preprocessing", "thresholds", "pyramidPooling"):
