@@ -369,10 +369,12 @@ describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
       /nodeSelector:\s+cloud.google.com\/gke-accelerator: nvidia-l4\s+nvidia.com\/gpu.present: "true"/,
     );
     expect(deployment).toMatch(/tolerations:\s+- effect: NoSchedule\s+key: nvidia.com\/gpu\s+operator: Exists/);
-    expect(parseConfig(configMapData(renderCi('gpu-values.yaml').stdout)).inference.executionProviders).toEqual([
-      'cuda',
-      'cpu',
-    ]);
+    const gpuInference = parseConfig(configMapData(renderCi('gpu-values.yaml').stdout)).inference;
+    expect(gpuInference.executionProviders).toEqual(['cuda', 'cpu']);
+    // A CUDA provider that fails to load keeps the pod unready unless CPU is accepted.
+    expect(gpuInference.allowCpuFallback).toBe(false);
+    const accepting = parseConfig(configMapData(renderCi('gpu-values.yaml', 'gpu.allowCpuFallback=true').stdout));
+    expect(accepting.inference.allowCpuFallback).toBe(true);
     // Without gpu.enabled: the CPU image, no GPU, the CPU provider.
     const cpu = byKind(render().stdout).get('Deployment')!;
     expect(cpu).toMatch(/image: "covid-ct-triage:0\.1\.0"/);
