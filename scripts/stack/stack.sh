@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts, stops and reports the local test stack: real servers on 127.0.0.1, no Docker.
-#   stack.sh up|down|resume|status|env [service...]     (services: kafka orthanc auth fhir)
+#   stack.sh up|down|resume|status|env [service...]     (services: auth kafka orthanc fhir)
 # up starts a server afresh where it would keep state (Kafka); resume starts a stopped one on
 # the state it had (the fault tests: a broker restarted keeps its topics and offsets).
 # Each service lives in services/<name>.sh and defines:
@@ -18,8 +18,9 @@ STACK_DIR="$CACHE_DIR/stack"
 STACK_LOGS="$STACK_DIR/logs"
 STACK_RUN="$STACK_DIR/run"
 mkdir -p "$STACK_LOGS" "$STACK_RUN"
-# The authorization server before the FHIR server, whose secured port checks its tokens.
-ALL_SERVICES=(kafka orthanc auth fhir)
+# The authorization server first: Kafka's OAUTHBEARER listener fetches its JWKS at start-up, and
+# HAPI's secured port checks its tokens.
+ALL_SERVICES=(auth kafka orthanc fhir)
 
 for f in "$(dirname "${BASH_SOURCE[0]}")"/services/*.sh; do source "$f"; done
 

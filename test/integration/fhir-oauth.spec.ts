@@ -399,6 +399,9 @@ describe('the admin API', () => {
       auth.es384Client.id,
       auth.readonlyClient.id,
       auth.shortClient.id,
+      // The Kafka broker's clients (kafka-security.spec.ts): tokens of another audience.
+      auth.kafkaClient.id,
+      auth.kafkaRs384Client.id,
     ]);
     expect(clients.find((c) => c.clientId === auth.shortClient.id)?.tokenLifetimeSeconds).toBe(
       auth.shortClient.tokenSeconds,

@@ -21,6 +21,8 @@ export const stack = {
   kafkaSecured: {
     saslSslBrokers: env('KAFKA_SASL_SSL_BROKERS').split(','),
     sslBrokers: env('KAFKA_SSL_BROKERS').split(','),
+    /** SASL_SSL with OAUTHBEARER: tokens of the authorization server's Kafka clients (auth.kafkaClient). */
+    oauthBrokers: env('KAFKA_OAUTH_BROKERS').split(','),
     caFile: env('KAFKA_TLS_CA_FILE'),
     clientCertFile: env('KAFKA_TLS_CLIENT_CERT_FILE'),
     clientKeyFile: env('KAFKA_TLS_CLIENT_KEY_FILE'),
@@ -68,6 +70,13 @@ export const stack = {
       secretFile: env('AUTH_SHORT_CLIENT_SECRET_FILE'),
       tokenSeconds: Number(env('AUTH_SHORT_TOKEN_SECONDS')),
     },
+    /** The audience the broker's OAUTHBEARER listener expects, and the one scope its clients may ask for. */
+    kafkaAudience: env('AUTH_KAFKA_AUDIENCE'),
+    kafkaScope: env('AUTH_KAFKA_SCOPE'),
+    /** client secret, the Kafka audience and scope. */
+    kafkaClient: { id: env('AUTH_KAFKA_CLIENT_ID'), secretFile: env('AUTH_KAFKA_CLIENT_SECRET_FILE') },
+    /** private_key_jwt, RS384, the Kafka audience and scope. */
+    kafkaRs384Client: { id: env('AUTH_KAFKA_RS384_CLIENT_ID'), keyFile: env('AUTH_KAFKA_RS384_CLIENT_KEY_FILE') },
   },
   /** The Authorization header for the archive. */
   get orthancAuthorization(): string {

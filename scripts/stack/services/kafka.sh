@@ -11,10 +11,16 @@
 #                  of lib/tls.sh, $CACHE_DIR/tls/ca.pem) and the SCRAM user's password: made anew
 #                  on every fresh launch, kept by resume (certificates renewed there only when they
 #                  no longer chain to the stack CA)
-# Listeners: PLAINTEXT (no authentication), SASL_SSL (SCRAM-SHA-512 over TLS) and SSL with a
-# required client certificate (mTLS), the two secured ones as hospitals run their brokers.
+# Listeners: PLAINTEXT (no authentication), SASL_SSL (SCRAM-SHA-512 over TLS), SSL with a
+# required client certificate (mTLS), and OAUTH: SASL_SSL with OAUTHBEARER, the tokens being JWTs
+# of the stack's authorization server (services/auth.sh) checked against its JWKS over HTTPS (the
+# stack CA), its issuer and the Kafka audience; the three secured ones as hospitals run their brokers.
+# The broker fetches the JWKS when it starts and fails without it: launch starts auth first.
 # Env: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093),
 #      STACK_KAFKA_SASL_SSL_PORT (STACK_KAFKA_PORT + 2: 19094), STACK_KAFKA_SSL_PORT (+ 3: 19095),
+#      STACK_KAFKA_OAUTH_PORT (+ 4: 19096), STACK_KAFKA_REAUTH_MS (OAUTH's connections.max.reauth.ms,
+#      3600000: a session lasts until its token expires, at most an hour; then the client
+#      re-authenticates or the broker closes the connection),
 #      STACK_KAFKA_JAVA (java binary; default $JAVA_HOME/bin/java, else java on PATH).
 
 # Private names (_kafka_*): KAFKA_HOME/KAFKA_OPTS are often set for real installs.
@@ -23,6 +29,7 @@ _kafka_cport=${STACK_KAFKA_CONTROLLER_PORT:-19093}
 # Beside the plaintext port by default, so a second stack that moves only STACK_KAFKA_PORT still fits.
 _kafka_sasl_ssl_port=${STACK_KAFKA_SASL_SSL_PORT:-$((_kafka_port + 2))}
 _kafka_ssl_port=${STACK_KAFKA_SSL_PORT:-$((_kafka_port + 3))}
+_kafka_oauth_port=${STACK_KAFKA_OAUTH_PORT:-$((_kafka_port + 4))}
 _kafka_scram_user=triage
 _kafka_src="$REPO_ROOT/tools/kafka"
 # Absolute even if TRIAGE_CACHE_DIR is relative: log.dirs and -cp must not depend on cwd.
@@ -122,11 +129,11 @@ process.roles=broker,controller
 node.id=1
 # Static quorum: a plain "format" is enough (no --standalone, no bootstrap.servers).
 controller.quorum.voters=1@127.0.0.1:$_kafka_cport
-listeners=PLAINTEXT://127.0.0.1:$_kafka_port,CONTROLLER://127.0.0.1:$_kafka_cport,SASL_SSL://127.0.0.1:$_kafka_sasl_ssl_port,SSL://127.0.0.1:$_kafka_ssl_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$_kafka_port,SASL_SSL://127.0.0.1:$_kafka_sasl_ssl_port,SSL://127.0.0.1:$_kafka_ssl_port
+listeners=PLAINTEXT://127.0.0.1:$_kafka_port,CONTROLLER://127.0.0.1:$_kafka_cport,SASL_SSL://127.0.0.1:$_kafka_sasl_ssl_port,SSL://127.0.0.1:$_kafka_ssl_port,OAUTH://127.0.0.1:$_kafka_oauth_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$_kafka_port,SASL_SSL://127.0.0.1:$_kafka_sasl_ssl_port,SSL://127.0.0.1:$_kafka_ssl_port,OAUTH://127.0.0.1:$_kafka_oauth_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL,OAUTH:SASL_SSL
 # TLS from PEM files (no keytool, no keystore password): the key and chain in one file.
 ssl.keystore.type=PEM
 ssl.keystore.location=$_kafka_tls/broker.pem
@@ -137,6 +144,21 @@ listener.name.sasl_ssl.sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 # SSL: mutual TLS, a client without a certificate from our CA is refused in the handshake.
 listener.name.ssl.ssl.client.auth=required
+# OAUTH: SASL_SSL with OAUTHBEARER. A token is a JWT of the stack's authorization server: signed by
+# a key of its JWKS (fetched over HTTPS trusting only the stack CA: the ssl.* options of the JAAS
+# line; refreshed hourly and on an unknown kid), with its issuer, the Kafka audience, exp, iat and
+# sub (the principal: the client id). The login module also makes the broker's own token as a
+# client; brokers speak PLAINTEXT to each other here, so an unsigned one (sub "broker") that never
+# leaves the broker does (without it the login module refuses to start).
+listener.name.oauth.sasl.enabled.mechanisms=OAUTHBEARER
+listener.name.oauth.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required unsecuredLoginStringClaim_sub="broker" ssl.truststore.type="PEM" ssl.truststore.location="$STACK_TLS_CA_FILE";
+listener.name.oauth.oauthbearer.sasl.server.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerValidatorCallbackHandler
+listener.name.oauth.oauthbearer.sasl.oauthbearer.jwks.endpoint.url=$(_auth_issuer)/oauth2/jwks
+listener.name.oauth.oauthbearer.sasl.oauthbearer.expected.issuer=$(_auth_issuer)
+listener.name.oauth.oauthbearer.sasl.oauthbearer.expected.audience=$_auth_kafka_audience
+# KIP-368: a session ends when its token expires (or after this, if sooner); a client that has not
+# re-authenticated by then is disconnected, so an expired or revoked token stops working.
+listener.name.oauth.oauthbearer.connections.max.reauth.ms=${STACK_KAFKA_REAUTH_MS:-3600000}
 log.dirs=$_kafka_dir/data
 auto.create.topics.enable=true
 num.partitions=3
@@ -186,9 +208,14 @@ svc_kafka_launch() {
   local java cid logfile="$STACK_LOGS/kafka.log"
   java=$(_kafka_java)
   # Our pid file says nothing runs; anything on these ports is someone else's.
-  local p; for p in "$_kafka_port" "$_kafka_cport" "$_kafka_sasl_ssl_port" "$_kafka_ssl_port"; do
-    ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT, STACK_KAFKA_CONTROLLER_PORT, STACK_KAFKA_SASL_SSL_PORT, STACK_KAFKA_SSL_PORT)"
+  local p; for p in "$_kafka_port" "$_kafka_cport" "$_kafka_sasl_ssl_port" "$_kafka_ssl_port" "$_kafka_oauth_port"; do
+    ! _kafka_port_open "$p" || die "kafka: port $p is already in use (set STACK_KAFKA_PORT, STACK_KAFKA_CONTROLLER_PORT, STACK_KAFKA_SASL_SSL_PORT, STACK_KAFKA_SSL_PORT, STACK_KAFKA_OAUTH_PORT)"
   done
+  # The OAUTH listener's validator fetches the JWKS at start-up; without it the broker exits.
+  if ! svc_auth_ready >/dev/null 2>&1; then
+    log "kafka: starting auth first (the OAUTHBEARER listener checks its JWKS at start-up)"
+    up_one auth
+  fi
   if [[ ${STACK_KEEP_STATE:-0} == 1 && -f $_kafka_dir/data/meta.properties ]]; then
     # The same certificates and SCRAM user as before; new certificates (same password) only for a
     # cache from before TLS or the stack CA, or after the stack CA was renewed.
@@ -217,9 +244,11 @@ svc_kafka_launch() {
   _kafka_spawn
 }
 
-# JVM flags follow Kafka's kafka-server-start.sh, with a test-sized heap.
+# JVM flags follow Kafka's kafka-server-start.sh, with a test-sized heap. Kafka 4 fetches no
+# OAuth URL unless this system property allows it (the JWKS endpoint only).
 _kafka_spawn() {
   stack_spawn kafka "$(_kafka_java)" -Xms256m -Xmx512m \
+    -Dorg.apache.kafka.sasl.oauthbearer.allowed.urls="$(_auth_issuer)/oauth2/jwks" \
     -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$_kafka_src/log4j2.properties" \
@@ -246,6 +275,7 @@ svc_kafka_env() {
   echo "KAFKA_BROKERS=127.0.0.1:$_kafka_port"
   echo "KAFKA_SASL_SSL_BROKERS=127.0.0.1:$_kafka_sasl_ssl_port"
   echo "KAFKA_SSL_BROKERS=127.0.0.1:$_kafka_ssl_port"
+  echo "KAFKA_OAUTH_BROKERS=127.0.0.1:$_kafka_oauth_port"
   echo "KAFKA_TLS_CA_FILE=$STACK_TLS_CA_FILE"
   echo "KAFKA_TLS_CLIENT_CERT_FILE=$_kafka_tls/client.crt"
   echo "KAFKA_TLS_CLIENT_KEY_FILE=$_kafka_tls/client.key"

@@ -8,7 +8,8 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * launch: the issuer, the audience every access token carries, the key files and the clients.
  *
  * @param issuer the issuer URL, e.g. https://127.0.0.1:18443 (also the tokens' {@code iss})
- * @param audience the {@code aud} of every access token: the secured FHIR base URL
+ * @param audience the {@code aud} of an access token unless its client names its own: the secured
+ *     FHIR base URL
  * @param signingKeyFile PKCS#8 PEM RSA key that signs access tokens (RS256)
  * @param adminSecretFile the admin API's bearer secret
  * @param assertionMaxSeconds a client assertion's exp may lie at most this far ahead (SMART: 300)
@@ -34,6 +35,8 @@ public record AuthProperties(
    * @param alg RS384 or ES384 (private_key_jwt)
    * @param scopes space-separated scopes the client may ask for
    * @param tokenSeconds access token lifetime
+   * @param audience the {@code aud} of this client's tokens instead of the server's (the Kafka
+   *     clients: the broker's expected audience); null or blank: the server's
    */
   public record Client(
       String id,
@@ -43,7 +46,8 @@ public record AuthProperties(
       String kid,
       String alg,
       String scopes,
-      Integer tokenSeconds) {}
+      Integer tokenSeconds,
+      String audience) {}
 
   public int assertionMaxSecondsOrDefault() {
     return assertionMaxSeconds == null ? 300 : assertionMaxSeconds;

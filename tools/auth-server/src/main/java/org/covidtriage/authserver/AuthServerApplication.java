@@ -68,19 +68,21 @@ public class AuthServerApplication {
 
   /**
    * Access token claims (RFC 9068 style, header typ at+jwt): iss, sub = client_id = the client,
-   * aud = the secured FHIR base URL, iat, nbf, exp, jti, and scope as ONE space-separated string
-   * (SAS's default is a JSON array). Counts each token issued, per client.
+   * aud = the secured FHIR base URL (or the client's own audience: the Kafka clients'), iat, nbf,
+   * exp, jti, and scope as ONE space-separated string (SAS's default is a JSON array). Counts each
+   * token issued, per client.
    */
   @Bean
   OAuth2TokenCustomizer<JwtEncodingContext> accessTokenClaims(AuthProperties properties, StackClients clients) {
     return context -> {
       String clientId = context.getRegisteredClient().getClientId();
+      StackClients.Entry entry = clients.entry(clientId);
+      String own = entry == null ? null : entry.config.audience();
       context.getJwsHeader().type("at+jwt");
       context.getClaims()
-          .audience(List.of(properties.audience()))
+          .audience(List.of(own == null || own.isBlank() ? properties.audience() : own))
           .claim("client_id", clientId)
           .claim("scope", String.join(" ", context.getAuthorizedScopes()));
-      StackClients.Entry entry = clients.entry(clientId);
       if (entry != null) entry.tokensIssued.incrementAndGet();
     };
   }
