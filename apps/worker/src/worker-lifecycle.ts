@@ -10,7 +10,7 @@ import type { FrameDecoder } from '@app/dicom';
 import type { VolumeAnalyzer } from '@app/inference';
 import type { KafkaEventPublisher } from '@app/messaging';
 import { shutdownTelemetry } from '@app/telemetry';
-import { HealthServer } from './health-server.js';
+import { HealthServer } from '@app/service';
 import { JsonLogger } from './json-logger.js';
 import { ANALYZER, APP_CONFIG, FRAME_DECODER, RESULT_PUBLISHER } from './tokens.js';
 

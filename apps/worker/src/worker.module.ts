@@ -16,7 +16,7 @@ import {
 } from '@app/messaging';
 import { DicomwebArchiveIndex, DicomwebArchiveSink, FhirReportIndex, FhirReportSink } from '@app/pipeline';
 import { observeExecutionProviders, OtelTriageTracer } from '@app/telemetry';
-import { HealthServer } from './health-server.js';
+import { HealthServer } from '@app/service';
 import { JsonLogger } from './json-logger.js';
 import { MemoryBudget } from './memory-budget.js';
 import type { DependencyHealth, StudySources } from './ports.js';

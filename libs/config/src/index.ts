@@ -17,3 +17,5 @@ export type {
   KafkaTlsFiles,
 } from './kafka-security.js';
 export type { SecretSource } from './secret-source.js';
+export { INTAKE_SOURCE_KINDS, loadIntakeConfigFromEnvironment, parseIntakeConfig } from './intake-config.js';
+export type { IntakeConfig, IntakeSourceKind } from './intake-config.js';

@@ -79,6 +79,10 @@ const ENTRIES: Record<string, [number, VR]> = {
   FrameOfReferenceUID: [0x00200052, 'UI'],
   PositionReferenceIndicator: [0x00201040, 'LO'],
   SliceLocation: [0x00201041, 'DS'],
+  // QIDO-RS return keys (PS3.18 table 10.6.1-5/-6): what a study and a series hold.
+  NumberOfStudyRelatedSeries: [0x00201206, 'IS'],
+  NumberOfStudyRelatedInstances: [0x00201208, 'IS'],
+  NumberOfSeriesRelatedInstances: [0x00201209, 'IS'],
   PlanePositionSequence: [0x00209113, 'SQ'],
   PlaneOrientationSequence: [0x00209116, 'SQ'],
   // Image pixel

@@ -4,6 +4,7 @@
  * live in @app/triage-contracts.
  */
 export { loadTriageModel } from './load-triage-model.js';
+export { readModelIdentity } from './model-identity.js';
 export { NoLungsFoundError } from './lung-box.js';
 export { OnnxSession } from './onnx-session.js';
 export { PYRAMID_FEATURE_SIZE, PyramidPooler } from './pyramid-pooling.js';

@@ -87,7 +87,7 @@ export function decodeStudyAvailable(value: Buffer | string | null): StudyAvaila
 }
 
 export type StudyAvailableInit = Pick<StudyAvailable, 'studyInstanceUid'> &
-  Partial<Pick<StudyAvailable, 'eventId' | 'dicomwebBaseUrl' | 'source' | 'seriesInstanceUids'>> & {
+  Partial<Pick<StudyAvailable, 'eventId' | 'dicomwebBaseUrl' | 'source' | 'seriesInstanceUids' | 'studyVersion'>> & {
     occurredAt?: Date;
   };
 
@@ -98,6 +98,7 @@ export function newStudyAvailable(init: StudyAvailableInit): StudyAvailable {
     dicomwebBaseUrl: init.dicomwebBaseUrl ?? '',
     source: init.source ?? 'manual',
     seriesInstanceUids: init.seriesInstanceUids ?? [],
+    studyVersion: init.studyVersion ?? 0,
     occurredAt: timestampFromDate(init.occurredAt ?? new Date()),
   });
 }

@@ -37,6 +37,8 @@ export { KafkaDeliveryContext } from './transport/kafka-delivery.context.js';
 export { KafkaStudyTransport } from './transport/kafka-study.transport.js';
 export type { KafkaStudyTransportOptions, MessageLoop } from './transport/kafka-study.transport.js';
 export { DEAD_LETTER_HEADERS, KafkaEventPublisher } from './kafka-publisher.js';
+export { IntakeStateTopic } from './intake-state-topic.js';
+export type { IntakeStateTopicOptions, StateWrite } from './intake-state-topic.js';
 export { KafkaAccessError, kafkaAccessRefusal, probeKafkaAccess } from './kafka-access.js';
 export type { KafkaRefusal } from './kafka-access.js';
 export { KafkaSettingsFileError, openKafkaConnection } from './kafka-connection.js';

@@ -9,7 +9,7 @@ export { DicomwebArchiveIndex, FhirReportIndex } from './adapters/prior-triage-i
 export type { FhirReportIndexOptions } from './adapters/prior-triage-indexes.js';
 export { memoryAdmission, seriesFootprint } from './memory-reservation.js';
 export type { MemoryAdmission, ReserveMemory, SeriesFootprint } from './memory-reservation.js';
-export { findPriorTriage } from './prior-triage.js';
+export { findPriorTriage, ownOutputSeries } from './prior-triage.js';
 export type { ArchiveIndex, IndexedSeries, PriorTriage, ReportIndex } from './prior-triage.js';
 export type { ArchiveReceipt, ArchiveSink, ReportReceipt, ReportSink } from './ports.js';
 export { STEP_NAMES } from './triage-outcome.js';

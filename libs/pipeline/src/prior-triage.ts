@@ -38,6 +38,27 @@ export type PriorTriage =
 
 const DERIVED_MODALITIES = new Set(['SEG', 'SR']);
 
+function isDerivedModality(modality: string | undefined): boolean {
+  return DERIVED_MODALITIES.has(modality?.toUpperCase() ?? '');
+}
+
+/**
+ * The SEG and SR series this model writes (or would write) for the study's source series, each
+ * mapped to the series it was derived from: the one rule by which the worker and the intake
+ * recognise our own output in an archive.
+ */
+export function ownOutputSeries(
+  series: readonly IndexedSeries[],
+  model: Pick<ModelIdentity, 'id' | 'version'>,
+): Map<string, string> {
+  const ours = new Map<string, string>();
+  for (const source of series.filter((s) => !isDerivedModality(s.modality))) {
+    ours.set(segUids(source.seriesInstanceUid, model).seriesInstanceUid, source.seriesInstanceUid);
+    ours.set(srUids(source.seriesInstanceUid, model).seriesInstanceUid, source.seriesInstanceUid);
+  }
+  return ours;
+}
+
 export async function findPriorTriage(
   event: { studyInstanceUid: string; seriesInstanceUids: readonly string[] },
   model: Pick<ModelIdentity, 'id' | 'version'>,
@@ -46,12 +67,8 @@ export async function findPriorTriage(
 ): Promise<PriorTriage> {
   const series = await ports.archive.seriesOfStudy(event.studyInstanceUid, options);
   const present = new Set(series.map((s) => s.seriesInstanceUid));
-  const sources = series.filter((s) => !DERIVED_MODALITIES.has(s.modality?.toUpperCase() ?? ''));
-  const ours = new Map<string, string>();
-  for (const source of sources) {
-    ours.set(segUids(source.seriesInstanceUid, model).seriesInstanceUid, source.seriesInstanceUid);
-    ours.set(srUids(source.seriesInstanceUid, model).seriesInstanceUid, source.seriesInstanceUid);
-  }
+  const sources = series.filter((s) => !isDerivedModality(s.modality));
+  const ours = ownOutputSeries(series, model);
   const hints = event.seriesInstanceUids;
   if (hints.length > 0 && hints.every((uid) => ours.has(uid))) return { kind: 'own-output', series: [...hints] };
 

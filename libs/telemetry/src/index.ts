@@ -12,6 +12,7 @@ export {
 } from './otel-triage-tracer.js';
 export type { OtelTriageTracerOptions, TriageRunOutcome } from './otel-triage-tracer.js';
 export { INFERENCE_METRICS, observeExecutionProviders } from './inference-metrics.js';
+export { INTAKE_METRICS, OtelIntakeMetrics } from './intake-metrics.js';
 export { redactQueryValues } from './redact-url.js';
 export { shutdownTelemetry, startTelemetry } from './start-telemetry.js';
 export type { StartTelemetryOptions } from './start-telemetry.js';

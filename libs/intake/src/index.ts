@@ -1,0 +1,29 @@
+/**
+ * The intake's bounded context: platform notifications in, one StudyAvailable per complete
+ * study version out. The completion rules, their ports, the state record kept on the state
+ * topic, and the sources (docs/intake.md).
+ */
+export { DicomwebSeriesIndex } from './dicomweb-series-index.js';
+export { notificationProblem } from './notification.js';
+export type { InstanceNotification } from './notification.js';
+export { NO_METRICS } from './ports.js';
+export type {
+  ArchivedSeries,
+  ForgetReason,
+  IntakeMetrics,
+  NotificationBatch,
+  NotificationOutcome,
+  NotificationSource,
+  PolledNotificationSource,
+  PublishReason,
+  PushedNotificationSource,
+  StudySeriesIndex,
+} from './ports.js';
+export { OrthancChangesSource } from './sources/orthanc-changes.js';
+export type { OrthancChangesOptions } from './sources/orthanc-changes.js';
+export { QidoStudyPoller } from './sources/qido-study-poller.js';
+export type { QidoStudyPollerOptions } from './sources/qido-study-poller.js';
+export { StudyCompletion, versionEventId } from './study-completion.js';
+export type { Announcement, CompletionLog, CompletionRules, StudyCompletionOptions } from './study-completion.js';
+export { cursorKey, decodeStudyRecord, encodeStudyRecord, studyKey } from './study-record.js';
+export type { PendingStudy, PublishedVersion, StudyRecord } from './study-record.js';
