@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '@app/config';
+import { trustCertificateAuthorities } from '@app/credentials';
 import { phantomStudy } from '@app/dicom/phantom';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../../apps/worker/src/json-logger.js';
@@ -22,13 +23,18 @@ import {
 
 /**
  * The worker on the broker's secured listeners (scripts/stack/services/kafka.sh): SASL_SSL
- * with SCRAM-SHA-512 and our own CA, and SSL with a client certificate (mutual TLS). The
- * phantom is triaged end to end over each; refused settings stop start-up at once with
- * exit code 77 and one line naming the setting. Topics are created, events sent and answers
- * read over the plaintext listener (the harness's client); only the worker speaks TLS.
+ * with SCRAM-SHA-512 and our own CA, SSL with a client certificate (mutual TLS), and SASL_SSL
+ * with OAUTHBEARER, tokens from the stack's authorization server (auth.sh) that the broker
+ * checks against its JWKS. The phantom is triaged end to end over each; refused settings stop
+ * start-up at once with exit code 77 and one line naming the setting. Topics are created,
+ * events sent and answers read over the plaintext listener (the harness's client); only the
+ * worker speaks TLS.
  */
 const secured = stack.kafkaSecured;
+const { auth } = stack;
 const scramPassword = () => readFileSync(secured.scramPasswordFile, 'utf8').trim();
+const kafkaClientSecret = () => readFileSync(auth.kafkaClient.secretFile, 'utf8').trim();
+const adminSecret = () => readFileSync(auth.adminSecretFile, 'utf8').trim();
 const EXIT_KAFKA_REFUSED = 77;
 const EXIT_CONFIG = 78;
 
@@ -38,6 +44,18 @@ const saslSslSettings = {
   KAFKA_SSL_CA_FILE: secured.caFile,
   KAFKA_SASL_USERNAME: secured.scramUsername,
   KAFKA_SASL_PASSWORD_FILE: secured.scramPasswordFile,
+};
+const oauthSettings = {
+  KAFKA_BROKERS: secured.oauthBrokers.join(','),
+  KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+  KAFKA_SSL_CA_FILE: secured.caFile,
+  KAFKA_SASL_MECHANISM: 'oauthbearer',
+  KAFKA_SASL_OAUTH_TOKEN_URL: auth.tokenUrl,
+  KAFKA_SASL_OAUTH_CLIENT_ID: auth.kafkaClient.id,
+  KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE: auth.kafkaClient.secretFile,
+  KAFKA_SASL_OAUTH_SCOPE: auth.kafkaScope,
+  // The token endpoint's certificate is from the stack CA too.
+  HTTPS_CA_FILE: stack.tlsCaFile,
 };
 const mtlsSettings = {
   KAFKA_BROKERS: secured.sslBrokers.join(','),
@@ -53,14 +71,32 @@ let scratch: string;
 beforeAll(async () => {
   await assertReachable('Orthanc', `${stack.orthancUrl}/system`, { Authorization: stack.orthancAuthorization });
   await assertReachable('HAPI FHIR', `${stack.fhirBaseUrl}/metadata`);
+  // The authorization server's admin API (HTTPS, a stack-CA certificate); the in-process worker
+  // trusts the same CA through HTTPS_CA_FILE.
+  trustCertificateAuthorities(stack.tlsCaFile);
   scratch = mkdtempSync(join(tmpdir(), 'kafka-security-'));
   workerMain = await buildWorker();
 }, 120_000);
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
+/** The authorization server's admin API (docs/security.md, "The admin API"). */
+async function authAdmin(method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const response = await fetch(`${auth.adminUrl}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${adminSecret()}`, 'Content-Type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  expect(response.status).toBe(200);
+  return (await response.json()) as Record<string, unknown>;
+}
+
 /** Starts the worker in this process with `settings`, triages a fresh phantom, checks readiness, stops. */
-async function expectTriagedOver(prefix: string, settings: Record<string, string>): Promise<void> {
+async function expectTriagedOver(
+  prefix: string,
+  settings: Record<string, string>,
+  options: { idleMs?: number } = {},
+): Promise<string[]> {
   const topics: WorkerTopics = uniqueTopics(prefix);
   await createTopics(topics);
   const recorder = new TopicRecorder();
@@ -76,6 +112,8 @@ async function expectTriagedOver(prefix: string, settings: Record<string, string
     const ready = await fetch(`http://127.0.0.1:${worker.lifecycle.httpPort}/health/ready`);
     expect(((await ready.json()) as { checks: { kafka: { ok: boolean } } }).checks.kafka).toEqual({ ok: true });
 
+    // Connected and idle for a while first (the consumer polls, heartbeats and commits meanwhile).
+    if (options.idleMs) await new Promise((resolve) => setTimeout(resolve, options.idleMs));
     const study = phantomStudy();
     await storeInstances(study.series.flatMap((s) => s.instances.map((i) => i.bytes)));
     const sent = performance.now();
@@ -92,6 +130,7 @@ async function expectTriagedOver(prefix: string, settings: Record<string, string
     await Promise.all([worker.close(), sender.disconnect(), recorder.stop()]);
   }
   expect(logLines.join('\n')).not.toContain(scramPassword());
+  return logLines;
 }
 
 /** Runs the built worker (main.js) with `settings` and expects it to refuse to start, quickly. */
@@ -108,6 +147,7 @@ async function expectRefusedStart(settings: Record<string, string>, code: number
   expect(ms).toBeLessThan(15_000);
   const output = `${JSON.stringify(worker.lines)}\n${worker.stderr}`;
   expect(output).not.toContain(scramPassword());
+  expect(output).not.toContain(kafkaClientSecret());
   return { fatal: fatal!, ms };
 }
 
@@ -119,6 +159,90 @@ describe('Kafka TLS and SASL against the real broker', () => {
   it('triages the phantom over SSL with a client certificate (mutual TLS)', async () => {
     await expectTriagedOver('kafka-mtls', mtlsSettings);
   }, 200_000);
+
+  it('triages the phantom over SASL_SSL with OAUTHBEARER: a client secret, tokens checked by the broker', async () => {
+    const before = await authAdmin('GET', '/tokens');
+    const lines = await expectTriagedOver('kafka-oauth', oauthSettings);
+    const after = await authAdmin('GET', '/tokens');
+    const issued = (t: Record<string, unknown>) => (t.issued as Record<string, number>)[auth.kafkaClient.id] ?? 0;
+    // One token for the probe, the consumer, its admin and the publisher: the cache is shared.
+    expect(issued(after) - issued(before)).toBe(1);
+    const obtained = lines
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'Kafka access token obtained');
+    expect(obtained).toEqual([expect.objectContaining({ clientId: auth.kafkaClient.id, scope: auth.kafkaScope })]);
+    expect(lines.join('\n')).not.toContain(kafkaClientSecret());
+  }, 200_000);
+
+  it('triages the phantom over OAUTHBEARER with private_key_jwt (RS384)', async () => {
+    const { KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE: _secret, ...rest } = oauthSettings;
+    await expectTriagedOver('kafka-oauth-jwt', {
+      ...rest,
+      KAFKA_SASL_OAUTH_CLIENT_ID: auth.kafkaRs384Client.id,
+      KAFKA_SASL_OAUTH_PRIVATE_KEY_FILE: auth.kafkaRs384Client.keyFile,
+    });
+  }, 200_000);
+
+  it('tokens that expire while the worker runs: renewed, the broker re-authenticates the sessions', async () => {
+    // The broker ends each session when its token expires (connections.max.reauth.ms); kafkajs
+    // re-authenticates before that with the cache's current token. 30 s tokens, 45 s of running.
+    const tokenSeconds = 30;
+    await authAdmin('PUT', `/clients/${auth.kafkaClient.id}/token-lifetime`, { seconds: tokenSeconds });
+    try {
+      const lines = await expectTriagedOver('kafka-oauth-expiry', oauthSettings, { idleMs: 40_000 });
+      const parsed = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const obtained = parsed.filter((l) => l.msg === 'Kafka access token obtained');
+      // Renewed a fifth of the lifetime early (24 s): at least one renewal, no more than one per 24 s.
+      expect(obtained.length).toBeGreaterThanOrEqual(2);
+      expect(obtained.length).toBeLessThanOrEqual(3);
+      expect(obtained[0]?.expiresInS).toBeGreaterThanOrEqual(tokenSeconds - 2);
+      // kafkajs re-authenticates without waiting for the connection's requests in flight; when one
+      // is, the broker answers the SaslHandshake with ILLEGAL_SASL_STATE and kafkajs reconnects (a
+      // fresh authentication): logged, the study unharmed. Nothing else may go wrong.
+      const complaints = parsed.filter((l) => l.level === 'warn' || l.level === 'error' || l.level === 'fatal');
+      const reauthRaces = complaints.filter((l) => /current SASL state/.test(String(l.error)));
+      const others = complaints.filter(
+        (l) =>
+          !/current SASL state/.test(String(l.error)) &&
+          l.msg !== 'kafkajs BrokerPool: Failed to connect to broker, reconnecting',
+      );
+      console.warn(`OAUTHBEARER expiry: ${obtained.length} tokens, ${reauthRaces.length} re-authentication races`);
+      expect(others).toEqual([]);
+    } finally {
+      await authAdmin('POST', '/reset');
+    }
+  }, 240_000);
+
+  it('a disabled OAuth client: exit 77 naming the client id and the secret setting', async () => {
+    await authAdmin('POST', `/clients/${auth.kafkaClient.id}/disable`);
+    try {
+      const { fatal } = await expectRefusedStart(
+        oauthSettings,
+        EXIT_KAFKA_REFUSED,
+        /^the token endpoint https:\/\/127\.0\.0\.1:\d+ refused client triage-kafka: invalid_client \(KAFKA_SASL_MECHANISM=oauthbearer\); check KAFKA_SASL_OAUTH_CLIENT_ID and KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE$/,
+      );
+      expect(fatal).toMatchObject({
+        refusal: 'authentication',
+        setting: 'KAFKA_SASL_OAUTH_CLIENT_ID, KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE',
+      });
+    } finally {
+      await authAdmin('POST', '/reset');
+    }
+  });
+
+  it("a token the broker refuses (the FHIR server's audience): exit 77 naming the OAuth settings", async () => {
+    const { fatal } = await expectRefusedStart(
+      {
+        ...oauthSettings,
+        KAFKA_SASL_OAUTH_CLIENT_ID: auth.secretClient.id,
+        KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE: auth.secretClient.secretFile,
+        KAFKA_SASL_OAUTH_SCOPE: 'system/*.rs',
+      },
+      EXIT_KAFKA_REFUSED,
+      /^Kafka refused the OAUTHBEARER token of KAFKA_SASL_OAUTH_CLIENT_ID=triage-secret from KAFKA_SASL_OAUTH_TOKEN_URL=https:.*; check that the broker expects this token endpoint's issuer and audience, and KAFKA_SASL_OAUTH_SCOPE$/,
+    );
+    expect(fatal).toMatchObject({ refusal: 'authentication' });
+  });
 
   it('a wrong password: exit 77 naming the username and the password setting, never the password', async () => {
     const { fatal } = await expectRefusedStart(

@@ -21,7 +21,10 @@ export async function startWorker(config: AppConfig, logger: JsonLogger) {
     const added = trustCertificateAuthorities(config.https.caFile);
     logger.info('trusting the CAs of HTTPS_CA_FILE besides the system ones', { certificates: added });
   }
-  const kafkaConnection = openKafkaConnection(config.kafka);
+  const kafkaConnection = openKafkaConnection(config.kafka, {
+    // OAUTHBEARER: each token obtained (client, lifetime, scope; never the token).
+    onToken: (event) => logger.write('info', 'Kafka access token obtained', { ...event }),
+  });
   // Refused credentials or certificates end start-up here: unretried, before the model loads.
   await probeKafkaAccess(kafkaConnection, (level, msg, fields) => logger.write(level, msg, fields));
   const transport = createTransport(config, kafkaConnection, logger);

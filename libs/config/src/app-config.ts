@@ -104,7 +104,10 @@ const environmentSchema = z
     WORKER_MAX_DELIVERIES: z.coerce.number().int().min(1).max(100).default(3),
   })
   .superRefine((env, ctx) => {
-    for (const { path, message } of kafkaSecurityProblems(env)) ctx.addIssue({ code: 'custom', path: [path], message });
+    const allowInsecure = env.ALLOW_INSECURE_HTTP === 'true';
+    for (const { path, message } of kafkaSecurityProblems(env, { allowInsecureHttp: allowInsecure })) {
+      ctx.addIssue({ code: 'custom', path: [path], message });
+    }
     if (env.KAFKA_HEARTBEAT_INTERVAL_MS * 3 > env.KAFKA_SESSION_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',

@@ -10,6 +10,7 @@ export { CLIENT_SECRET_METHODS, HTTP_AUTH_KINDS } from './http-auth.js';
 export type { ClientSecretMethod, HttpAuth, HttpAuthKind } from './http-auth.js';
 export { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS } from './kafka-security.js';
 export type {
+  KafkaOAuthClient,
   KafkaSasl,
   KafkaSaslMechanism,
   KafkaSecurity,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { basicAuth, bearerToken, noAuth } from './auth-provider.js';
+import { basicAuth, bearerToken, noAuth, tokenCache } from './auth-provider.js';
 
 describe('auth providers', () => {
   it('noAuth adds nothing', async () => {
@@ -71,5 +71,19 @@ describe('auth providers', () => {
     expect(await bearer.refresh!()).toBe(true);
     expect(await basic.refresh!()).toBe(true);
     expect(await bearer.headers()).toEqual({ Authorization: 'Bearer second' });
+  });
+
+  it('tokenCache gives the bare token (Kafka OAUTHBEARER), cached and renewed like bearerToken', async () => {
+    let now = 0;
+    let fetched = 0;
+    const cache = tokenCache(() => ({ token: `t${++fetched}`, expiresAt: now + 20_000 }), { now: () => now });
+    expect(await Promise.all([cache.token(), cache.token()])).toEqual(['t1', 't1']);
+    now = 15_999;
+    expect(await cache.token()).toBe('t1');
+    now = 16_000; // a fifth of 20 s early
+    expect(await cache.token()).toBe('t2');
+    expect(await cache.refresh()).toBe(true);
+    expect(await cache.token()).toBe('t3');
+    await expect(tokenCache(() => 'has space').token()).rejects.toThrow(TypeError);
   });
 });

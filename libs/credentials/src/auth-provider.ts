@@ -75,10 +75,35 @@ export function bearerToken(
     return { headers: () => Promise.resolve({ Authorization: header }) };
   }
   if ('secret' in token) return changingSecret(token.secret, bearerHeader);
-  const source = token;
+  const cache = tokenCache(token, options);
+  return {
+    async headers() {
+      return { Authorization: bearerHeader(await cache.token()) };
+    },
+    refresh: () => cache.refresh(),
+  };
+}
+
+/** The tokens of a TokenSource, cached: what bearerToken() sends, and what Kafka's OAUTHBEARER presents. */
+export interface TokenCache {
+  /** The cached token, or a new one when it is due for renewal (concurrent callers share one fetch). */
+  token(): Promise<string>;
+  /** Asks the source with `forceRefresh: true`; resolves true when the token changed. */
+  refresh(): Promise<boolean>;
+}
+
+/**
+ * A TokenSource's token, cached until `expiresAt` minus a margin (30 s, or a fifth of its
+ * lifetime when that is shorter); concurrent callers share one fetch. A token that could not
+ * travel in a header (empty, spaces, control characters) is refused with a TypeError.
+ */
+export function tokenCache(
+  source: TokenSource,
+  options: { expiryMarginMs?: number; now?: () => number } = {},
+): TokenCache {
   const maxMargin = options.expiryMarginMs ?? DEFAULT_EXPIRY_MARGIN_MS;
   const now = options.now ?? Date.now;
-  let cached: { header: string; token: string; renewAt: number } | undefined;
+  let cached: { token: string; renewAt: number } | undefined;
   let pending: Promise<string> | undefined;
 
   const fetchToken = (forceRefresh: boolean): Promise<string> => {
@@ -87,14 +112,14 @@ export function bearerToken(
         const fetchedAt = now();
         const produced = await source({ forceRefresh });
         const next = typeof produced === 'string' ? { token: produced } : produced;
+        bearerHeader(next.token); // throws for a token no header (or SASL message) may carry
         const margin =
           next.expiresAt === undefined ? 0 : Math.min(maxMargin, Math.max(0, next.expiresAt - fetchedAt) / 5);
         cached = {
-          header: bearerHeader(next.token),
           token: next.token,
           renewAt: next.expiresAt === undefined ? Infinity : next.expiresAt - margin,
         };
-        return cached.header;
+        return cached.token;
       } finally {
         pending = undefined;
       }
@@ -103,10 +128,7 @@ export function bearerToken(
   };
 
   return {
-    async headers() {
-      const header = cached && now() < cached.renewAt ? cached.header : await fetchToken(false);
-      return { Authorization: header };
-    },
+    token: () => (cached && now() < cached.renewAt ? Promise.resolve(cached.token) : fetchToken(false)),
     async refresh() {
       const before = cached?.token;
       await fetchToken(true);

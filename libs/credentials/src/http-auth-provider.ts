@@ -1,11 +1,11 @@
 import type { HttpAuth } from '@app/config';
-import { basicAuth, bearerToken, noAuth, type AuthProvider } from './auth-provider.js';
+import { basicAuth, bearerToken, noAuth, type AuthProvider, type TokenSource } from './auth-provider.js';
 import { signingKeyFromPem } from './client-assertion.js';
 import { clientCredentialsTokens, type ClientCredentialsOptions } from './client-credentials.js';
 import { secretOf, watchedFile } from './secret.js';
 
 export interface HttpAuthContext {
-  /** The settings' prefix (DICOMWEB, FHIR): messages name the variable, e.g. FHIR_CLIENT_SECRET_FILE. */
+  /** The settings' prefix (DICOMWEB, FHIR, KAFKA_SASL_OAUTH): messages name the variable, e.g. FHIR_CLIENT_SECRET_FILE. */
   settings: string;
   fetch?: typeof fetch;
   onToken?: ClientCredentialsOptions['onToken'];
@@ -29,31 +29,42 @@ export function httpAuthProvider(auth: HttpAuth, context: HttpAuthContext): Auth
     case 'bearer':
       return bearerToken({ secret: secretOf(auth.token, setting('file' in auth.token ? 'TOKEN_FILE' : 'TOKEN')) });
     case 'client-credentials':
-    case 'private-key-jwt': {
-      const authentication: ClientCredentialsOptions['authentication'] =
-        auth.kind === 'client-credentials'
-          ? {
-              method: auth.method,
-              secret: secretOf(
-                auth.clientSecret,
-                setting('file' in auth.clientSecret ? 'CLIENT_SECRET_FILE' : 'CLIENT_SECRET'),
-              ),
-            }
-          : {
-              method: 'private_key_jwt',
-              signingKey: watchedFile(auth.privateKeyFile, setting('PRIVATE_KEY_FILE'), signingKeyFromPem),
-              ...(auth.keyId === undefined ? {} : { keyId: auth.keyId }),
-            };
-      return bearerToken(
-        clientCredentialsTokens({
-          tokenUrl: auth.tokenUrl,
-          clientId: auth.clientId,
-          ...(auth.scope === undefined ? {} : { scope: auth.scope }),
-          authentication,
-          ...(context.fetch ? { fetch: context.fetch } : {}),
-          ...(context.onToken ? { onToken: context.onToken } : {}),
-        }),
-      );
-    }
+    case 'private-key-jwt':
+      return bearerToken(oauthClientTokens(auth, context));
   }
+}
+
+/** An OAuth2 client of the settings (client secret or private_key_jwt). */
+export type OAuthClientSettings = Extract<HttpAuth, { kind: 'client-credentials' | 'private-key-jwt' }>;
+
+/**
+ * The TokenSource of an OAuth2 client's validated settings (any prefix: FHIR, DICOMWEB,
+ * KAFKA_SASL_OAUTH): a client_credentials grant with its secret or a signed assertion. The secret
+ * or key file is read now (CredentialsFileError naming `${context.settings}_…`) and again when it
+ * changes. Uncached: wrap it in bearerToken() or tokenCache().
+ */
+export function oauthClientTokens(auth: OAuthClientSettings, context: HttpAuthContext): TokenSource {
+  const setting = (name: string) => `${context.settings}_${name}`;
+  const authentication: ClientCredentialsOptions['authentication'] =
+    auth.kind === 'client-credentials'
+      ? {
+          method: auth.method,
+          secret: secretOf(
+            auth.clientSecret,
+            setting('file' in auth.clientSecret ? 'CLIENT_SECRET_FILE' : 'CLIENT_SECRET'),
+          ),
+        }
+      : {
+          method: 'private_key_jwt',
+          signingKey: watchedFile(auth.privateKeyFile, setting('PRIVATE_KEY_FILE'), signingKeyFromPem),
+          ...(auth.keyId === undefined ? {} : { keyId: auth.keyId }),
+        };
+  return clientCredentialsTokens({
+    tokenUrl: auth.tokenUrl,
+    clientId: auth.clientId,
+    ...(auth.scope === undefined ? {} : { scope: auth.scope }),
+    authentication,
+    ...(context.fetch ? { fetch: context.fetch } : {}),
+    ...(context.onToken ? { onToken: context.onToken } : {}),
+  });
 }

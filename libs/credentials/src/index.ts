@@ -1,13 +1,13 @@
-export { basicAuth, bearerToken, noAuth } from './auth-provider.js';
-export type { AuthProvider, BearerToken, TokenSource } from './auth-provider.js';
+export { basicAuth, bearerToken, noAuth, tokenCache } from './auth-provider.js';
+export type { AuthProvider, BearerToken, TokenCache, TokenSource } from './auth-provider.js';
 export { authorizedFetch } from './authorized-fetch.js';
 export { ASSERTION_LIFETIME_S, signClientAssertion, signingKeyFromPem } from './client-assertion.js';
 export type { AssertionAlgorithm, AssertionClaims, SigningKey } from './client-assertion.js';
 export { clientCredentialsTokens } from './client-credentials.js';
 export type { ClientAuthentication, ClientCredentialsOptions } from './client-credentials.js';
 export { fetchFailureCode } from './fetch-failure.js';
-export { httpAuthProvider } from './http-auth-provider.js';
-export type { HttpAuthContext } from './http-auth-provider.js';
+export { httpAuthProvider, oauthClientTokens } from './http-auth-provider.js';
+export type { HttpAuthContext, OAuthClientSettings } from './http-auth-provider.js';
 export { trustCertificateAuthorities } from './https-trust.js';
 export { CredentialsFileError, secretOf, watchedFile } from './secret.js';
 export type { Secret } from './secret.js';

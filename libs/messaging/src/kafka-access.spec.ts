@@ -1,4 +1,5 @@
 import type { KafkaSecurity } from '@app/config';
+import { AccessRefusedError } from '@app/errors';
 import {
   KafkaJSConnectionError,
   KafkaJSNumberOfRetriesExceeded,
@@ -37,6 +38,13 @@ const mtls = connection({
   tls: { caFile: '/tls/ca.pem', clientCertificate: { certFile: '/tls/c.crt', keyFile: '/tls/c.key' } },
 });
 const plaintext = connection({ protocol: 'PLAINTEXT' });
+
+const oauth = (client: Extract<KafkaSecurity, { protocol: 'SASL_SSL' }>['sasl'] & { mechanism: 'oauthbearer' }) =>
+  connection({ protocol: 'SASL_SSL', tls: { caFile: '/tls/ca.pem' }, sasl: client });
+const endpointRefused = (code: string) =>
+  afterRetries(
+    new AccessRefusedError(`the token endpoint https://idp.example refused client triage-kafka: ${code}`, 401),
+  );
 
 describe('kafkaAccessRefusal', () => {
   it('names the username and the password setting when SASL authentication fails, never the password', () => {
@@ -120,5 +128,65 @@ describe('kafkaAccessRefusal', () => {
     // A closed connection after start-up may be a broker shutting down.
     expect(kafkaAccessRefusal(closedConnection(), plaintext, { fresh: false })).toBe(undefined);
     expect(kafkaAccessRefusal(new Error('The coordinator is loading'), plaintext, { fresh: false })).toBe(undefined);
+  });
+
+  describe('OAUTHBEARER', () => {
+    const withSecretFile = oauth({
+      mechanism: 'oauthbearer',
+      client: {
+        kind: 'client-credentials',
+        tokenUrl: 'https://idp.example/oauth2/token',
+        clientId: 'triage-kafka',
+        clientSecret: { file: '/secrets/kafka' },
+        method: 'client_secret_basic',
+      },
+    });
+    const withKey = oauth({
+      mechanism: 'oauthbearer',
+      client: {
+        kind: 'private-key-jwt',
+        tokenUrl: 'https://idp.example/oauth2/token',
+        clientId: 'triage-kafka',
+        privateKeyFile: '/keys/kafka.pem',
+      },
+    });
+    it('a client the token endpoint refuses: names the client id and its credential setting', () => {
+      expect(kafkaAccessRefusal(endpointRefused('invalid_client'), withSecretFile, { fresh: true })).toMatchObject({
+        refusal: 'authentication',
+        setting: 'KAFKA_SASL_OAUTH_CLIENT_ID, KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE',
+        message:
+          'the token endpoint https://idp.example refused client triage-kafka: invalid_client (KAFKA_SASL_MECHANISM=oauthbearer); check KAFKA_SASL_OAUTH_CLIENT_ID and KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE',
+      });
+      expect(kafkaAccessRefusal(endpointRefused('invalid_client'), withKey, { fresh: true })?.setting).toBe(
+        'KAFKA_SASL_OAUTH_CLIENT_ID, KAFKA_SASL_OAUTH_PRIVATE_KEY_FILE',
+      );
+      expect(kafkaAccessRefusal(endpointRefused('invalid_scope'), withKey, { fresh: true })?.setting).toBe(
+        'KAFKA_SASL_OAUTH_SCOPE',
+      );
+    });
+
+    it('a token the broker refuses: names the token endpoint, the client and the scope', () => {
+      const refused = kafkaAccessRefusal(
+        afterRetries(
+          new SaslAuthenticationError(
+            'SASL OAUTHBEARER authentication failed: the broker refused the token (invalid_token)',
+          ),
+        ),
+        withSecretFile,
+        { fresh: true },
+      );
+      expect(refused).toMatchObject({
+        refusal: 'authentication',
+        setting: 'KAFKA_SASL_OAUTH_TOKEN_URL, KAFKA_SASL_OAUTH_CLIENT_ID, KAFKA_SASL_OAUTH_SCOPE',
+      });
+      expect(refused?.message).toMatch(
+        /^Kafka refused the OAUTHBEARER token of KAFKA_SASL_OAUTH_CLIENT_ID=triage-kafka from/,
+      );
+    });
+
+    it('an unreachable token endpoint is left to the retries', () => {
+      const unreachable = new Error('the token endpoint https://idp.example is unreachable (ECONNREFUSED)');
+      expect(kafkaAccessRefusal(afterRetries(unreachable), withSecretFile, { fresh: true })).toBe(undefined);
+    });
   });
 });

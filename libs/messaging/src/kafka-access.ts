@@ -1,3 +1,4 @@
+import type { KafkaOAuthClient } from '@app/config';
 import { createKafkaClient, type KafkaConnection } from './kafka-connection.js';
 import type { KafkaLog } from './kafka-log.js';
 
@@ -5,7 +6,9 @@ import type { KafkaLog } from './kafka-log.js';
  * The broker refusing our connection settings: retrying cannot help, so start-up stops at
  * once with a message naming the setting to check (the worker exits 77).
  *
- * - authentication: the SASL username or password is wrong;
+ * - authentication: the SASL username or password is wrong; with OAUTHBEARER, the token endpoint
+ *   refused the client (a wrong secret or key, a disabled client, a scope it may not have) or
+ *   the broker refused its token (another issuer or audience, no scope);
  * - untrusted-certificate: the broker's certificate does not chain to KAFKA_SSL_CA_FILE
  *   (or to the system's CAs), or does not name the host of KAFKA_BROKERS;
  * - client-certificate: a mutual-TLS listener wants a client certificate it trusts;
@@ -81,7 +84,15 @@ export function kafkaAccessRefusal(
   const refuse = (refusal: KafkaRefusal, setting: string, message: string) =>
     new KafkaAccessError(refusal, setting, message, error);
 
-  if (security.protocol === 'SASL_SSL' && has((l) => l.name === 'KafkaJSSASLAuthenticationError')) {
+  if (security.protocol === 'SASL_SSL' && security.sasl.mechanism === 'oauthbearer') {
+    const oauth = oauthRefusal(chain, security.sasl.client);
+    if (oauth) return refuse('authentication', oauth.setting, oauth.message);
+  }
+  if (
+    security.protocol === 'SASL_SSL' &&
+    security.sasl.mechanism === 'scram-sha-512' &&
+    has((l) => l.name === 'KafkaJSSASLAuthenticationError')
+  ) {
     const { username, password } = security.sasl;
     const passwordSetting = 'file' in password ? 'KAFKA_SASL_PASSWORD_FILE' : 'KAFKA_SASL_PASSWORD';
     return refuse(
@@ -125,6 +136,40 @@ export function kafkaAccessRefusal(
       'KAFKA_SECURITY_PROTOCOL',
       `the Kafka listener at ${brokers} does not speak KAFKA_SECURITY_PROTOCOL=${security.protocol} (${mismatch}); check KAFKA_SECURITY_PROTOCOL and KAFKA_BROKERS`,
     );
+  }
+  return undefined;
+}
+
+/**
+ * OAUTHBEARER refusals: the token endpoint's (an AccessRefusedError of @app/credentials, whose
+ * message holds the endpoint, the client id and the RFC 6749 error code only) or the broker's.
+ * A token endpoint that is unreachable or answers 5xx is not one: the clients retry.
+ */
+function oauthRefusal(chain: ErrorFacts[], client: KafkaOAuthClient): { setting: string; message: string } | undefined {
+  const credential =
+    client.kind === 'private-key-jwt'
+      ? 'KAFKA_SASL_OAUTH_PRIVATE_KEY_FILE'
+      : 'file' in client.clientSecret
+        ? 'KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE'
+        : 'KAFKA_SASL_OAUTH_CLIENT_SECRET';
+  const endpoint = chain.find((l) => l.name === 'AccessRefusedError');
+  if (endpoint) {
+    const settings = (endpoint.message ?? '').endsWith('invalid_scope')
+      ? ['KAFKA_SASL_OAUTH_SCOPE']
+      : ['KAFKA_SASL_OAUTH_CLIENT_ID', credential];
+    return {
+      setting: settings.join(', '),
+      message: `${endpoint.message} (KAFKA_SASL_MECHANISM=oauthbearer); check ${settings.join(' and ')}`,
+    };
+  }
+  if (chain.some((l) => l.name === 'KafkaJSSASLAuthenticationError')) {
+    return {
+      setting: 'KAFKA_SASL_OAUTH_TOKEN_URL, KAFKA_SASL_OAUTH_CLIENT_ID, KAFKA_SASL_OAUTH_SCOPE',
+      message:
+        `Kafka refused the OAUTHBEARER token of KAFKA_SASL_OAUTH_CLIENT_ID=${client.clientId} from ` +
+        `KAFKA_SASL_OAUTH_TOKEN_URL=${client.tokenUrl}; check that the broker expects this token endpoint's issuer ` +
+        'and audience, and KAFKA_SASL_OAUTH_SCOPE',
+    };
   }
   return undefined;
 }
