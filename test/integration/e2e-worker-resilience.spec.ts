@@ -106,6 +106,26 @@ async function waitForCommit(offset: number, timeoutMs = 30_000): Promise<void> 
 const analyzing = (eventId: string) => (line: Record<string, unknown>) =>
   line.eventId === eventId && line.msg === 'step fetchStudy done';
 
+/** A worker asked to run on CUDA (which this machine's onnxruntime lacks): its readiness, model check and log line. */
+async function readinessWithCuda(extra: Record<string, string>) {
+  const worker = new WorkerProcess(workerMain, {
+    ...environment,
+    LOG_LEVEL: 'info',
+    INFERENCE_EXECUTION_PROVIDERS: 'cuda,cpu',
+    ...extra,
+  });
+  try {
+    const started = await worker.waitForLog('worker started', (line) => line.msg === 'worker started', 120_000);
+    const response = await fetch(`http://127.0.0.1:${Number(started['httpPort'])}/health/ready`);
+    const body = (await response.json()) as { checks: { model: { ok: boolean; reason?: string } } };
+    const logged = worker.lines.find((line) => line.msg === 'configured execution providers failed to load');
+    return { status: response.status, model: body.checks.model, logged };
+  } finally {
+    worker.kill('SIGTERM');
+    await worker.exited;
+  }
+}
+
 describe('triage worker resilience (real stack)', () => {
   it('refuses to start with a bad setting, naming the variable', async () => {
     const worker = new WorkerProcess(workerMain, {
@@ -119,33 +139,14 @@ describe('triage worker resilience (real stack)', () => {
   });
 
   it('on a node without a working CUDA provider, configured cuda makes the worker unready unless CPU is accepted', async () => {
-    // This machine has no CUDA libraries for onnxruntime: the 'cuda' provider fails to load.
-    const readinessWith = async (extra: Record<string, string>) => {
-      const worker = new WorkerProcess(workerMain, {
-        ...environment,
-        LOG_LEVEL: 'info',
-        INFERENCE_EXECUTION_PROVIDERS: 'cuda,cpu',
-        ...extra,
-      });
-      try {
-        const started = await worker.waitForLog('worker started', (line) => line.msg === 'worker started', 120_000);
-        const response = await fetch(`http://127.0.0.1:${Number(started['httpPort'])}/health/ready`);
-        const body = (await response.json()) as { checks: { model: { ok: boolean; reason?: string } } };
-        const logged = worker.lines.find((line) => line.msg === 'configured execution providers failed to load');
-        return { status: response.status, model: body.checks.model, logged };
-      } finally {
-        worker.kill('SIGTERM');
-        await worker.exited;
-      }
-    };
-    const strict = await readinessWith({});
+    const strict = await readinessWithCuda({});
     expect(strict.status).toBe(503);
     expect(strict.model.ok).toBe(false);
     expect(strict.model.reason).toMatch(
       /execution providers \[cuda, cpu\] failed to load .*running on \[cpu\].*INFERENCE_ALLOW_CPU_FALLBACK/,
     );
     expect(strict.logged).toMatchObject({ level: 'error', requested: ['cuda', 'cpu'], runningOn: ['cpu'] });
-    const accepting = await readinessWith({ INFERENCE_ALLOW_CPU_FALLBACK: 'true' });
+    const accepting = await readinessWithCuda({ INFERENCE_ALLOW_CPU_FALLBACK: 'true' });
     expect(accepting.model.ok).toBe(true);
     expect(accepting.logged).toMatchObject({ level: 'warn', allowCpuFallback: true });
   }, 300_000);
