@@ -1,10 +1,15 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { phantomStudy } from '@app/dicom/phantom';
 import { encodeEvent, newStudyAvailable, StudyAvailableSchema } from '@app/messaging';
 import { STEP_NAMES } from '@app/pipeline';
-import { STUDY_SPAN, TRIAGE_ATTRIBUTES as A, TRIAGE_METRICS as M } from '@app/telemetry';
+import { INFERENCE_METRICS, STUDY_SPAN, TRIAGE_ATTRIBUTES as A, TRIAGE_METRICS as M } from '@app/telemetry';
 import { Partitioners } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertReachable, stack } from '../support/stack.js';
@@ -53,21 +58,28 @@ interface OtlpMetric {
   histogram?: { dataPoints: { attributes?: OtlpAttribute[]; count: string | number }[] };
 }
 
-/** An OTLP/HTTP JSON receiver: keeps every request body by path. */
+/** An OTLP/HTTP JSON receiver: keeps every request body by path; over HTTPS when given a certificate. */
 class OtlpReceiver {
   readonly bodies = new Map<string, string[]>();
-  private readonly server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      this.bodies.set(request.url ?? '', [...(this.bodies.get(request.url ?? '') ?? []), body]);
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
+  private readonly server: Server;
+  private readonly scheme: 'http' | 'https';
+
+  constructor(tls?: { cert: Buffer; key: Buffer }) {
+    this.scheme = tls ? 'https' : 'http';
+    const receive = (request: IncomingMessage, response: ServerResponse) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        this.bodies.set(request.url ?? '', [...(this.bodies.get(request.url ?? '') ?? []), body]);
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    };
+    this.server = tls ? createHttpsServer(tls, receive) : createServer(receive);
+  }
 
   async listen(): Promise<string> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return `${this.scheme}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
   }
 
   spans(): OtlpSpan[] {
@@ -110,6 +122,22 @@ async function announcePhantom(traceparent: string): Promise<{ studyInstanceUid:
 }
 
 const about = (studyInstanceUid: string) => (m: RecordedMessage) => m.json?.studyInstanceUid === studyInstanceUid;
+
+/** A throwaway CA and a certificate for 127.0.0.1 it signed, as a hospital's collector would have. */
+function throwawayPki(dir: string): { caFile: string; cert: Buffer; key: Buffer } {
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=test CA');
+  openssl('req', '-new', ...ec, '-keyout', 'leaf.key', '-out', 'leaf.csr', '-subj', '/CN=127.0.0.1');
+  writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  const sign = ['-CA', 'ca.pem', '-CAkey', 'ca.key', '-extfile', 'san.ext', '-out', 'leaf.pem', '-days', '1'];
+  openssl('x509', '-req', '-in', 'leaf.csr', ...sign);
+  return {
+    caFile: join(dir, 'ca.pem'),
+    cert: readFileSync(join(dir, 'leaf.pem')),
+    key: readFileSync(join(dir, 'leaf.key')),
+  };
+}
 
 /** SIGTERM, then the exit: by the re-raised signal (Nest's shutdown hooks) or with code 0. */
 async function stopWithin(worker: WorkerProcess, ms: number): Promise<number> {
@@ -232,6 +260,43 @@ describe('worker telemetry (real stack, OTLP/JSON receiver)', () => {
       expect(worker.stderr).not.toMatch(/Unhandled|uncaught/i);
     } finally {
       worker.kill('SIGKILL');
+    }
+  }, 240_000);
+
+  it('exports over HTTPS to a collector whose certificate only HTTPS_CA_FILE makes trusted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'otlp-tls-'));
+    const pki = throwawayPki(dir);
+    const receiver = new OtlpReceiver({ cert: pki.cert, key: pki.key });
+    const endpoint = await receiver.listen();
+    const start = (extra: Record<string, string>) =>
+      new WorkerProcess(
+        workerMain,
+        workerEnvironment(topics, {
+          NODE_OPTIONS: `--import=${bootstrap}`,
+          OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+          OTEL_METRIC_EXPORT_INTERVAL: '1000',
+          ...extra,
+        }),
+      );
+    const exported = () => receiver.metrics().some((m) => m.name === INFERENCE_METRICS.cpuFallback);
+    try {
+      // Without the CA the collector's certificate is refused: nothing arrives.
+      const untrusting = start({});
+      await untrusting.waitForLog('worker started', (line) => line.msg === 'worker started', 90_000);
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      await stopWithin(untrusting, 20_000);
+      expect(receiver.metrics()).toEqual([]);
+
+      const trusting = start({ HTTPS_CA_FILE: pki.caFile });
+      await trusting.waitForLog('worker started', (line) => line.msg === 'worker started', 90_000);
+      const deadline = Date.now() + 20_000;
+      while (!exported() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      await stopWithin(trusting, 20_000);
+      expect(exported()).toBe(true);
+    } finally {
+      await receiver.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   }, 240_000);
 });
