@@ -98,3 +98,65 @@ describe('HTTP authentication settings (<PREFIX>_AUTH)', () => {
     ]);
   });
 });
+
+describe('cloud credentials (<PREFIX>_AUTH google, azure, aws-sigv4)', () => {
+  it('google: a key file or none (Application Default Credentials), the Healthcare scope by default', () => {
+    expect(parseConfig({ ...https, DICOMWEB_AUTH: 'google' }).dicomweb.auth).toEqual({
+      kind: 'google',
+      scope: 'https://www.googleapis.com/auth/cloud-healthcare',
+    });
+    expect(
+      parseConfig({ ...https, DICOMWEB_AUTH: 'google', DICOMWEB_GOOGLE_KEY_FILE: '/etc/key.json' }).dicomweb.auth,
+    ).toMatchObject({ keyFile: '/etc/key.json' });
+    expect(problems({ DICOMWEB_AUTH: 'google', DICOMWEB_CLIENT_ID: 'x' })).toEqual([
+      'DICOMWEB_CLIENT_ID: is not used with DICOMWEB_AUTH=google',
+    ]);
+  });
+
+  it('azure: client credentials need tenant and client id; without a secret a managed identity', () => {
+    expect(
+      parseConfig({
+        ...https,
+        DICOMWEB_AUTH: 'azure',
+        DICOMWEB_AZURE_TENANT_ID: 'contoso.onmicrosoft.com',
+        DICOMWEB_CLIENT_ID: 'app',
+        DICOMWEB_CLIENT_SECRET_FILE: '/etc/secret',
+      }).dicomweb.auth,
+    ).toEqual({
+      kind: 'azure',
+      scope: 'https://dicom.healthcareapis.azure.com/.default',
+      clientId: 'app',
+      secret: { tenantId: 'contoso.onmicrosoft.com', clientSecret: { file: '/etc/secret' } },
+    });
+    expect(parseConfig({ ...https, DICOMWEB_AUTH: 'azure' }).dicomweb.auth).toEqual({
+      kind: 'azure',
+      scope: 'https://dicom.healthcareapis.azure.com/.default',
+    });
+    expect(problems({ DICOMWEB_AUTH: 'azure', DICOMWEB_CLIENT_SECRET: 's' })).toEqual([
+      'DICOMWEB_AZURE_TENANT_ID: DICOMWEB_AUTH=azure needs DICOMWEB_AZURE_TENANT_ID',
+      'DICOMWEB_CLIENT_ID: DICOMWEB_AUTH=azure needs DICOMWEB_CLIENT_ID',
+    ]);
+    expect(problems({ DICOMWEB_AUTH: 'azure', DICOMWEB_AZURE_TENANT_ID: 't' })).toEqual([
+      'DICOMWEB_AZURE_TENANT_ID: is only used with a client secret; DICOMWEB_AUTH=azure without one is a managed identity',
+    ]);
+  });
+
+  it('aws-sigv4: a region, the medical-imaging service by default; no credentials over http', () => {
+    expect(
+      parseConfig({ ...https, DICOMWEB_AUTH: 'aws-sigv4', DICOMWEB_AWS_REGION: 'eu-west-1' }).dicomweb.auth,
+    ).toEqual({
+      kind: 'aws-sigv4',
+      region: 'eu-west-1',
+      service: 'medical-imaging',
+    });
+    expect(problems({ DICOMWEB_AUTH: 'aws-sigv4' })).toEqual([
+      'DICOMWEB_AWS_REGION: DICOMWEB_AUTH=aws-sigv4 needs DICOMWEB_AWS_REGION',
+    ]);
+    expect(
+      problems({ DICOMWEB_AUTH: 'aws-sigv4', DICOMWEB_AWS_REGION: 'Europe', DICOMWEB_BASE_URL: 'http://x/dicom-web' }),
+    ).toEqual([
+      'DICOMWEB_AWS_REGION: must be an AWS region, e.g. us-east-1',
+      'DICOMWEB_BASE_URL: is http://, so DICOMWEB_AUTH=aws-sigv4 would send credentials in the clear; use https, or set ALLOW_INSECURE_HTTP=true on a test bench',
+    ]);
+  });
+});

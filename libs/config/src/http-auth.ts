@@ -7,7 +7,16 @@ import type { SecretSource } from './secret-source.js';
  * here, never read: @app/credentials reads them, and reads them again when they change.
  */
 
-export const HTTP_AUTH_KINDS = ['none', 'basic', 'bearer', 'client-credentials', 'private-key-jwt'] as const;
+export const HTTP_AUTH_KINDS = [
+  'none',
+  'basic',
+  'bearer',
+  'client-credentials',
+  'private-key-jwt',
+  'google',
+  'azure',
+  'aws-sigv4',
+] as const;
 export type HttpAuthKind = (typeof HTTP_AUTH_KINDS)[number];
 
 /** How a client_secret travels to the token endpoint (RFC 6749 §2.3.1). */
@@ -32,7 +41,29 @@ export type HttpAuth =
    * SMART Backend Services: the client proves itself with a JWT signed by its private key
    * (RS384 for an RSA key, ES384 for an EC P-384 key), RFC 7523.
    */
-  | ({ kind: 'private-key-jwt'; privateKeyFile: string; keyId?: string } & OAuth2Client);
+  | ({ kind: 'private-key-jwt'; privateKeyFile: string; keyId?: string } & OAuth2Client)
+  /**
+   * Google Cloud (Healthcare API): a service-account key file, or without one Application Default
+   * Credentials (GKE Workload Identity's metadata server, GOOGLE_APPLICATION_CREDENTIALS).
+   */
+  | { kind: 'google'; keyFile?: string; scope: string }
+  /**
+   * Microsoft Entra ID (Azure DICOM service): client credentials with a secret, or without one a
+   * managed identity (system-assigned, or the user-assigned one `clientId` names).
+   */
+  | {
+      kind: 'azure';
+      scope: string;
+      clientId?: string;
+      secret?: { tenantId: string; clientSecret: SecretSource; authorityHost?: string };
+    }
+  /** AWS Signature Version 4 (HealthImaging's DICOMweb), credentials from the SDK's default provider chain. */
+  | { kind: 'aws-sigv4'; region: string; service: string };
+
+/** Asked for when <P>_SCOPE is not set. */
+export const GOOGLE_DEFAULT_SCOPE = 'https://www.googleapis.com/auth/cloud-healthcare';
+export const AZURE_DICOM_SCOPE = 'https://dicom.healthcareapis.azure.com/.default';
+export const AWS_HEALTHIMAGING_SERVICE = 'medical-imaging';
 
 const file = z.string().min(1);
 const secret = z.string().min(1);
@@ -53,6 +84,11 @@ const SETTINGS = [
   'PRIVATE_KEY_FILE',
   'KEY_ID',
   'SCOPE',
+  'GOOGLE_KEY_FILE',
+  'AZURE_TENANT_ID',
+  'AZURE_AUTHORITY_HOST',
+  'AWS_REGION',
+  'AWS_SERVICE',
 ] as const;
 type HttpAuthSetting = (typeof SETTINGS)[number];
 
@@ -76,6 +112,11 @@ const SCHEMAS: Record<HttpAuthSetting, z.ZodType<string>> = {
       /^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/,
       'must be space-separated scope tokens (RFC 6749 §3.3)',
     ),
+  GOOGLE_KEY_FILE: file,
+  AZURE_TENANT_ID: z.string().regex(/^[A-Za-z0-9.-]{1,100}$/, 'must be a tenant id (GUID) or domain'),
+  AZURE_AUTHORITY_HOST: z.url({ protocol: /^https$/, error: 'must be an https URL' }),
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region, e.g. us-east-1'),
+  AWS_SERVICE: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be an AWS signing name, e.g. medical-imaging'),
 };
 
 /** The settings of one server, e.g. httpAuthFields('FHIR') → FHIR_AUTH, FHIR_CLIENT_ID, … */
@@ -99,6 +140,9 @@ const USED_BY: Record<HttpAuthKind, readonly HttpAuthSetting[]> = {
     'SCOPE',
   ],
   'private-key-jwt': ['TOKEN_URL', 'CLIENT_ID', 'PRIVATE_KEY_FILE', 'KEY_ID', 'SCOPE'],
+  google: ['GOOGLE_KEY_FILE', 'SCOPE'],
+  azure: ['AZURE_TENANT_ID', 'CLIENT_ID', 'CLIENT_SECRET', 'CLIENT_SECRET_FILE', 'AZURE_AUTHORITY_HOST', 'SCOPE'],
+  'aws-sigv4': ['AWS_REGION', 'AWS_SERVICE'],
 };
 
 type Problem = { path: string; message: string };
@@ -160,6 +204,30 @@ export function httpAuthProblems(
       needs('CLIENT_ID');
       needs('PRIVATE_KEY_FILE');
       break;
+    case 'google':
+      break;
+    case 'azure':
+      // A secret means client credentials (tenant and client id needed); none, a managed identity.
+      if (value('CLIENT_SECRET') !== undefined && value('CLIENT_SECRET_FILE') !== undefined) {
+        exactlyOne('CLIENT_SECRET', 'CLIENT_SECRET_FILE');
+      }
+      if (value('CLIENT_SECRET') !== undefined || value('CLIENT_SECRET_FILE') !== undefined) {
+        needs('AZURE_TENANT_ID');
+        needs('CLIENT_ID');
+      } else {
+        for (const setting of ['AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST'] as const) {
+          if (value(setting) !== undefined) {
+            problems.push({
+              path: name(setting),
+              message: `is only used with a client secret; ${name('AUTH')}=azure without one is a managed identity`,
+            });
+          }
+        }
+      }
+      break;
+    case 'aws-sigv4':
+      needs('AWS_REGION');
+      break;
   }
   if (!options.allowInsecureHttp) {
     const plain = [
@@ -208,6 +276,32 @@ export function httpAuth(prefix: string, env: Settings): HttpAuth {
         privateKeyFile: value('PRIVATE_KEY_FILE')!,
         ...(value('KEY_ID') === undefined ? {} : { keyId: value('KEY_ID')! }),
       };
+    case 'google':
+      return {
+        kind,
+        scope: value('SCOPE') ?? GOOGLE_DEFAULT_SCOPE,
+        ...(value('GOOGLE_KEY_FILE') === undefined ? {} : { keyFile: value('GOOGLE_KEY_FILE')! }),
+      };
+    case 'azure': {
+      const hasSecret = value('CLIENT_SECRET') !== undefined || value('CLIENT_SECRET_FILE') !== undefined;
+      const authorityHost = value('AZURE_AUTHORITY_HOST');
+      return {
+        kind,
+        scope: value('SCOPE') ?? AZURE_DICOM_SCOPE,
+        ...(value('CLIENT_ID') === undefined ? {} : { clientId: value('CLIENT_ID')! }),
+        ...(hasSecret
+          ? {
+              secret: {
+                tenantId: value('AZURE_TENANT_ID')!,
+                clientSecret: secretSource('CLIENT_SECRET', 'CLIENT_SECRET_FILE'),
+                ...(authorityHost === undefined ? {} : { authorityHost }),
+              },
+            }
+          : {}),
+      };
+    }
+    case 'aws-sigv4':
+      return { kind, region: value('AWS_REGION')!, service: value('AWS_SERVICE') ?? AWS_HEALTHIMAGING_SERVICE };
   }
 }
 

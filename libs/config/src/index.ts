@@ -6,7 +6,13 @@ export {
   parseConfig,
 } from './app-config.js';
 export type { AppConfig, ExecutionProviderName } from './app-config.js';
-export { CLIENT_SECRET_METHODS, HTTP_AUTH_KINDS } from './http-auth.js';
+export {
+  AWS_HEALTHIMAGING_SERVICE,
+  AZURE_DICOM_SCOPE,
+  CLIENT_SECRET_METHODS,
+  GOOGLE_DEFAULT_SCOPE,
+  HTTP_AUTH_KINDS,
+} from './http-auth.js';
 export type { ClientSecretMethod, HttpAuth, HttpAuthKind } from './http-auth.js';
 export { KAFKA_SASL_MECHANISMS, KAFKA_SECURITY_PROTOCOLS } from './kafka-security.js';
 export type {

@@ -8,13 +8,24 @@ import type { Secret } from './secret.js';
  * inspecting a provider (or the client options holding it) shows nothing.
  */
 export interface AuthProvider {
-  /** Headers for the next request (e.g. Authorization). Called before every attempt. */
-  headers(): Promise<Record<string, string>>;
+  /**
+   * Headers for the next request (e.g. Authorization). Called before every attempt. Callers pass
+   * the request: a signing provider (AWS SigV4) needs its method, URL and body and refuses
+   * without them; token and password providers ignore it.
+   */
+  headers(request?: SignedRequest): Promise<Record<string, string>>;
   /**
    * Called once after a 401. Resolve true when new credentials are now in place
    * and repeating the request may succeed; false to give up.
    */
   refresh?(): Promise<boolean>;
+}
+
+/** What a request-signing provider signs. The body is what will be sent, byte for byte. */
+export interface SignedRequest {
+  method: string;
+  url: string;
+  body?: Uint8Array | string;
 }
 
 /** A bearer token, with its expiry when the issuer says (epoch ms). */

@@ -9,7 +9,14 @@ export function authorizedFetch(auth: AuthProvider, doFetch: typeof fetch = glob
   return async (url: string, init: RequestInit & { body?: string } = {}): Promise<Response> => {
     const send = async () => {
       const headers = new Headers(init.headers);
-      for (const [name, value] of Object.entries(await auth.headers())) headers.set(name, value);
+      for (const [name, value] of Object.entries(
+        await auth.headers({
+          method: init.method ?? 'GET',
+          url,
+          ...(init.body === undefined ? {} : { body: init.body }),
+        }),
+      ))
+        headers.set(name, value);
       return doFetch(url, { ...init, headers });
     };
     const response = await send();

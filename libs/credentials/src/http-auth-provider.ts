@@ -1,6 +1,9 @@
 import type { HttpAuth } from '@app/config';
 import { basicAuth, bearerToken, noAuth, type AuthProvider, type TokenSource } from './auth-provider.js';
+import { awsSigV4 } from './aws-sigv4.js';
+import { azureTokens } from './azure-tokens.js';
 import { signingKeyFromPem } from './client-assertion.js';
+import { googleTokens } from './google-tokens.js';
 import { clientCredentialsTokens, type ClientCredentialsOptions } from './client-credentials.js';
 import { secretOf, watchedFile } from './secret.js';
 
@@ -31,6 +34,20 @@ export function httpAuthProvider(auth: HttpAuth, context: HttpAuthContext): Auth
     case 'client-credentials':
     case 'private-key-jwt':
       return bearerToken(oauthClientTokens(auth, context));
+    case 'google':
+      return bearerToken(
+        googleTokens({
+          scope: auth.scope,
+          setting: setting('GOOGLE_KEY_FILE'),
+          ...(auth.keyFile === undefined ? {} : { keyFile: auth.keyFile }),
+          ...(context.fetch ? { fetch: context.fetch } : {}),
+          ...(context.onToken ? { onToken: context.onToken } : {}),
+        }),
+      );
+    case 'azure':
+      return bearerToken(azureTokens(auth, context));
+    case 'aws-sigv4':
+      return awsSigV4({ region: auth.region, service: auth.service });
   }
 }
 

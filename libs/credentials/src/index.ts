@@ -1,11 +1,16 @@
 export { basicAuth, bearerToken, noAuth, tokenCache } from './auth-provider.js';
-export type { AuthProvider, BearerToken, TokenCache, TokenSource } from './auth-provider.js';
+export type { AuthProvider, BearerToken, SignedRequest, TokenCache, TokenSource } from './auth-provider.js';
 export { authorizedFetch } from './authorized-fetch.js';
+export { awsSigV4 } from './aws-sigv4.js';
+export type { AwsCredentials, AwsSigV4Options } from './aws-sigv4.js';
+export { azureTokens } from './azure-tokens.js';
 export { ASSERTION_LIFETIME_S, signClientAssertion, signingKeyFromPem } from './client-assertion.js';
 export type { AssertionAlgorithm, AssertionClaims, SigningKey } from './client-assertion.js';
 export { clientCredentialsTokens } from './client-credentials.js';
 export type { ClientAuthentication, ClientCredentialsOptions } from './client-credentials.js';
 export { fetchFailureCode } from './fetch-failure.js';
+export { googleTokens } from './google-tokens.js';
+export type { GoogleTokenOptions } from './google-tokens.js';
 export { httpAuthProvider, oauthClientTokens } from './http-auth-provider.js';
 export type { HttpAuthContext, OAuthClientSettings } from './http-auth-provider.js';
 export { trustCertificateAuthorities } from './https-trust.js';

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { basicAuth, bearerToken, type AuthProvider } from '@app/credentials';
+import { awsSigV4, basicAuth, bearerToken, type AuthProvider, type SignedRequest } from '@app/credentials';
 import { createDicomwebClient } from './client.js';
 import { DicomwebAccessRefusedError, DicomwebHttpError, DicomwebUnavailableError } from './errors.js';
 import { json, orthancError, useFakeServer } from './testing/fake-server.js';
@@ -238,6 +238,23 @@ describe('authentication', () => {
     const error = await caught(client({ auth: bearerToken(() => `token-${n++}`) }).searchStudies());
     expect(error).toMatchObject({ status: 401, transient: true });
     expect(server.seen).toHaveLength(2);
+  });
+
+  it('gives a request-signing provider (AWS SigV4) the method and URL it sends, and sends what it signed', async () => {
+    const signed: SignedRequest[] = [];
+    const sigv4 = awsSigV4({
+      region: 'us-east-1',
+      service: 'medical-imaging',
+      credentials: () => Promise.resolve({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' }),
+      now: () => new Date('2026-01-01T00:00:00Z'),
+    });
+    const auth = { headers: (request?: SignedRequest) => (signed.push(request!), sigv4.headers(request)) };
+    server.handle((_, response) => json(response, 200, []));
+    await client({ auth }).searchStudies({ StudyInstanceUID: '1.2.3' });
+    expect(signed).toEqual([{ method: 'GET', url: expect.stringContaining('/studies?StudyInstanceUID=1.2.3') }]);
+    const expected = await sigv4.headers(signed[0]);
+    expect(server.seen[0].headers.authorization).toBe(expected['authorization']);
+    expect(server.seen[0].headers['x-amz-date']).toBe('20260101T000000Z');
   });
 
   it('does not repeat a request when a refresh yields the same token', async () => {

@@ -191,7 +191,7 @@ export class Transport {
     read: ResponseReader<T>,
     mayReauthenticate: boolean,
   ): Promise<Outcome<T>> {
-    const { headers, credentials } = await this.headers(spec);
+    const { headers, credentials } = await this.headers(spec, url);
     attempt.credentials = credentials;
     let response: Response;
     try {
@@ -251,8 +251,9 @@ export class Transport {
   }
 
   /** The request headers, and the auth values in them (whole, and each word) for redaction. */
-  private async headers(spec: RequestSpec): Promise<{ headers: Headers; credentials: string[] }> {
-    const extra = await this.auth.headers();
+  private async headers(spec: RequestSpec, url: string): Promise<{ headers: Headers; credentials: string[] }> {
+    // The request itself goes to the provider: SigV4 signs its method, URL and body hash.
+    const extra = await this.auth.headers({ method: spec.method, url, ...(spec.body ? { body: spec.body } : {}) });
     try {
       const headers = new Headers(extra);
       headers.set('User-Agent', this.userAgent);

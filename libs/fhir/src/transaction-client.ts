@@ -68,9 +68,11 @@ export function createFhirTransactionClient(options: FhirTransactionClientOption
     // Called before every request: the provider's current headers (a token renewed before expiry).
     // fhir-kit-client awaits it (buildRequest), though its type says void.
     // oxlint-disable-next-line typescript/no-misused-promises
-    requestSigner: async (_url: string, init: RequestInit) => {
+    requestSigner: async (url: string, init: RequestInit) => {
       const headers = new Headers(init.headers);
-      for (const [name, value] of Object.entries(await auth.headers())) headers.set(name, value);
+      const body = typeof init.body === 'string' ? { body: init.body } : {};
+      const request = { method: init.method ?? 'GET', url, ...body };
+      for (const [name, value] of Object.entries(await auth.headers(request))) headers.set(name, value);
       init.headers = headers;
     },
   });
