@@ -5,7 +5,7 @@
  * |---|---|
  * | Implicit/Explicit VR LE (.1.2, .1.2.1), Deflated (.1.2.1.99, inflated by the caller), Explicit VR BE (.1.2.2) | ours (native.ts) |
  * | RLE Lossless (.1.2.5) | ours (rle.ts, PS3.5 Annex G) |
- * | JPEG Lossless (.4.57, .4.70) | jpeg-lossless-decoder-js 2.1.2, with two fixes (jpeg.ts) |
+ * | JPEG Lossless (.4.57, .4.70) | ours (jpeg-lossless.ts: table-driven Huffman, predictors 1–7, restart intervals) |
  * | JPEG Baseline (.4.50), JPEG Extended 8-bit (.4.51) | @cornerstonejs/codec-libjpeg-turbo-8bit |
  * | JPEG Extended 12-bit (.4.51) | none: UnsupportedTransferSyntaxError |
  * | JPEG-LS (.4.80, .4.81) | @cornerstonejs/codec-charls |

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import dicomParser from 'dicom-parser';
 import { TransferSyntax } from '../transfer-syntax.js';
 import type { PixelDescription } from '../pixel-description.js';
 import { ctPart10 } from './ct-frames.js';
@@ -89,4 +90,30 @@ export function firstDifference(decoded: ArrayLike<number>, expected: ArrayLike<
       return `sample ${i} is ${decoded[i]}, expected ${expected[i]} (of ${expected.length})`;
   }
   return undefined;
+}
+
+/**
+ * DCMTK's decode of a JPEG lossless codestream made elsewhere, as unsigned stored values:
+ * the codestream replaces the one fragment of a dcmcjpeg-made file of the same
+ * description, then dcmdjpeg decompresses it.
+ */
+export function dcmdjpegDecode(codestream: Uint8Array, pixel: PixelDescription): Uint8Array | Uint16Array {
+  const samples = pixel.rows * pixel.columns * pixel.samplesPerPixel;
+  const blank = pixel.bitsAllocated === 8 ? new Uint8Array(samples) : new Uint16Array(samples);
+  const template = dcmtkEncode(TransferSyntax.JPEGLossless, pixel, blank).file;
+  const element = dicomParser.parseDicom(template).elements['x7fe00010'];
+  const fragment = element.fragments?.length === 1 ? element.fragments[0] : undefined;
+  if (!fragment) throw new Error('the dcmcjpeg template has not one fragment');
+  const padded = codestream.length % 2 ? Uint8Array.from([...codestream, 0]) : codestream;
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(padded.length);
+  const spliced = Buffer.concat([
+    template.subarray(0, fragment.position - 4),
+    length,
+    padded,
+    template.subarray(fragment.position + fragment.length),
+  ]);
+  const { frame } = readFirstFrame(convert('dcmdjpeg', [], spliced));
+  const bytes = frame.slice(); // an odd 8-bit frame keeps its pad byte: cut below
+  return pixel.bitsAllocated === 8 ? bytes.subarray(0, samples) : new Uint16Array(bytes.buffer, 0, samples);
 }
