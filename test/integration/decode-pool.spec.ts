@@ -50,6 +50,22 @@ describe('decoding thread pool (built)', () => {
     });
   });
 
+  it("rescales to HU on its threads, with each frame's true extremes", async () => {
+    const series = syntheticCtSeries({ rows: 32, columns: 40, slices: 6 });
+    const files = series.instances.map((i) => lib.readPart10(i.bytes));
+    const rescale = { slope: 1, intercept: -1024, output: 'int16' as const };
+    const frames = await Promise.all(
+      files.map((file) =>
+        pool.decodeRescaled(file.transferSyntaxUid, lib.frameBytes(file)[0], unsigned12(32, 40), rescale),
+      ),
+    );
+    frames.forEach((frame, k) => {
+      expect(frame.values).toBeInstanceOf(Int16Array);
+      expect(Array.from(frame.values)).toEqual(Array.from(series.instances[k].hu));
+      expect([frame.min, frame.max]).toEqual([Math.min(...frame.values), Math.max(...frame.values)]);
+    });
+  });
+
   it('hands back the decoder errors with their type and message', async () => {
     const pixel = {
       rows: 8,

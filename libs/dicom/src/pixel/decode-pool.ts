@@ -4,16 +4,24 @@ import { Worker } from 'node:worker_threads';
 import { decodeFrame } from './decode-frame.js';
 import { CorruptPixelDataError, UnsupportedTransferSyntaxError } from './errors.js';
 import type { PixelDescription, StoredPixels } from './pixel-description.js';
+import { rescaleFrame, type Rescale, type RescaledFrame } from './rescale.js';
 
 /**
- * Decoding dominates ingest (a 512² JPEG Lossless frame takes 15–25 ms on one core),
- * so frames can be decoded on a pool of worker threads, one per core. Where the
+ * Decoding dominates ingest (a 512² JPEG Lossless frame takes about 2 ms on one core),
+ * so frames can be decoded on a pool of worker threads, one per core; the rescale to HU
+ * and the frame's extremes are computed there too (decodeRescaled). Where the
  * compiled worker script is absent (running from TypeScript sources, as in unit
  * tests) or one thread is asked for, frames are decoded on the calling thread.
  */
 export interface FrameDecoder {
   readonly threads: number;
   decode(transferSyntaxUid: string, frame: Uint8Array, pixel: PixelDescription): Promise<StoredPixels>;
+  decodeRescaled(
+    transferSyntaxUid: string,
+    frame: Uint8Array,
+    pixel: PixelDescription,
+    rescale: Rescale,
+  ): Promise<RescaledFrame>;
   close(): Promise<void>;
 }
 
@@ -22,13 +30,15 @@ export interface DecodeRequest {
   transferSyntaxUid: string;
   frame: Uint8Array;
   pixel: PixelDescription;
+  rescale?: Rescale;
 }
 
 export type DecodeReply =
-  | { id: number; kind: string; buffer: ArrayBufferLike; error?: undefined }
+  | { id: number; kind: string; buffer: ArrayBufferLike; min?: number; max?: number; error?: undefined }
   | { id: number; error: { unsupported: boolean; detail: string } };
 
-const TYPED_ARRAYS: Record<string, new (buffer: ArrayBufferLike) => StoredPixels> = {
+const TYPED_ARRAYS: Record<string, new (buffer: ArrayBufferLike) => StoredPixels | Float32Array> = {
+  Float32Array,
   Int8Array,
   Uint8Array,
   Int16Array,
@@ -37,7 +47,12 @@ const TYPED_ARRAYS: Record<string, new (buffer: ArrayBufferLike) => StoredPixels
   Uint32Array,
 };
 
-export const inThreadDecoder: FrameDecoder = { threads: 1, decode: decodeFrame, close: async () => undefined };
+export const inThreadDecoder: FrameDecoder = {
+  threads: 1,
+  decode: decodeFrame,
+  decodeRescaled: async (uid, frame, pixel, rescale) => rescaleFrame(await decodeFrame(uid, frame, pixel), rescale),
+  close: async () => undefined,
+};
 
 const WORKER_SCRIPT = new URL('./decode-worker.js', import.meta.url);
 
@@ -50,7 +65,7 @@ interface Pending {
   transferSyntaxUid: string;
   /** The pool slot whose thread has the frame. */
   slot: number;
-  resolve: (pixels: StoredPixels) => void;
+  resolve: (reply: Extract<DecodeReply, { error?: undefined }>) => void;
   reject: (error: Error) => void;
 }
 
@@ -86,15 +101,30 @@ class DecodePool implements FrameDecoder {
     return worker;
   }
 
-  decode(transferSyntaxUid: string, frame: Uint8Array, pixel: PixelDescription): Promise<StoredPixels> {
+  async decode(transferSyntaxUid: string, frame: Uint8Array, pixel: PixelDescription): Promise<StoredPixels> {
+    const reply = await this.send({ transferSyntaxUid, frame, pixel });
+    return new TYPED_ARRAYS[reply.kind](reply.buffer) as StoredPixels;
+  }
+
+  async decodeRescaled(
+    transferSyntaxUid: string,
+    frame: Uint8Array,
+    pixel: PixelDescription,
+    rescale: Rescale,
+  ): Promise<RescaledFrame> {
+    const reply = await this.send({ transferSyntaxUid, frame, pixel, rescale });
+    const values = new TYPED_ARRAYS[reply.kind](reply.buffer) as RescaledFrame['values'];
+    return { values, min: reply.min!, max: reply.max! };
+  }
+
+  private send(request: Omit<DecodeRequest, 'id'>): Promise<Extract<DecodeReply, { error?: undefined }>> {
     const id = this.nextId++;
     // The least busy thread: frames of one series cost about the same.
     const slot = this.load.indexOf(Math.min(...this.load));
     this.load[slot]++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { transferSyntaxUid, slot, resolve, reject });
-      const request: DecodeRequest = { id, transferSyntaxUid, frame, pixel };
-      this.workers[slot].postMessage(request);
+      this.pending.set(id, { transferSyntaxUid: request.transferSyntaxUid, slot, resolve, reject });
+      this.workers[slot].postMessage({ ...request, id } satisfies DecodeRequest);
     });
   }
 
@@ -110,7 +140,7 @@ class DecodePool implements FrameDecoder {
         unsupported ? new UnsupportedTransferSyntaxError(uid, detail) : new CorruptPixelDataError(uid, detail),
       );
     } else {
-      pending.resolve(new TYPED_ARRAYS[reply.kind](reply.buffer));
+      pending.resolve(reply);
     }
   }
 

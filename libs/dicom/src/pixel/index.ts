@@ -18,6 +18,7 @@
 export { decodeFrame } from './decode-frame.js';
 export { CorruptPixelDataError, UnsupportedTransferSyntaxError } from './errors.js';
 export type { PixelDescription, StoredPixels } from './pixel-description.js';
+export type { Rescale, RescaledFrame } from './rescale.js';
 export { isSupportedTransferSyntax } from './transfer-syntax.js';
 export { createFrameDecoder, inThreadDecoder } from './decode-pool.js';
 export type { FrameDecoder } from './decode-pool.js';

@@ -69,8 +69,8 @@ export class VolumeBuilder {
   private readonly indexByKey = new Map<string, number>();
   private readonly filled: Uint8Array;
   private readonly transferSyntaxes = new Set<string>();
-  /** Values beyond Int16 are clamped when stored; their true extremes still count in the sanity check. */
-  private beyondInt16 = { min: Infinity, max: -Infinity };
+  /** The true extremes of every frame (values beyond Int16 are clamped when stored, but count here). */
+  private range = { min: Infinity, max: -Infinity };
 
   constructor(
     private readonly plan: VolumePlan,
@@ -102,23 +102,16 @@ export class VolumeBuilder {
     for (let f = 0; f < frames.length; f++) {
       const k = this.indexByKey.get(sliceKey(sopInstanceUid, multiFrame ? f + 1 : undefined));
       if (k === undefined) continue; // an instance the plan dropped as a duplicate
-      const stored = await this.decoder.decode(file.transferSyntaxUid, frames[f], pixel);
       const { rescaleSlope: slope, rescaleIntercept: intercept } = this.plan.slices[k];
-      const target = this.hu.subarray(k * rows * columns, (k + 1) * rows * columns);
-      if (target instanceof Float32Array) {
-        for (let p = 0; p < target.length; p++) target[p] = stored[p] * slope + intercept;
-      } else {
-        for (let p = 0; p < target.length; p++) {
-          const value = stored[p] * slope + intercept;
-          if (value > 32767 || value < -32768) {
-            this.beyondInt16.min = Math.min(this.beyondInt16.min, value);
-            this.beyondInt16.max = Math.max(this.beyondInt16.max, value);
-            target[p] = value > 0 ? 32767 : -32768;
-          } else {
-            target[p] = value;
-          }
-        }
-      }
+      // Rescaled on the decoding threads; here only a copy into place.
+      const output = this.hu instanceof Float32Array ? 'float32' : 'int16';
+      const frame = await this.decoder.decodeRescaled(file.transferSyntaxUid, frames[f], pixel, {
+        slope,
+        intercept,
+        output,
+      });
+      this.hu.set(frame.values, k * rows * columns);
+      this.range = { min: Math.min(this.range.min, frame.min), max: Math.max(this.range.max, frame.max) };
       this.filled[k] = 1;
     }
   }
@@ -127,19 +120,10 @@ export class VolumeBuilder {
   finish(rules: VolumeSanityRules = DEFAULT_SANITY_RULES): CtVolume {
     const missing = this.filled.reduce((count, done) => count + (done ? 0 : 1), 0);
     if (missing > 0) throw new CorruptInstanceError(`${missing} of ${this.filled.length} slices never arrived`);
-    let min = Infinity;
-    let max = -Infinity;
-    let air = false;
-    let tissue = false;
-    for (let p = 0; p < this.hu.length; p++) {
-      const value = this.hu[p];
-      if (value < min) min = value;
-      if (value > max) max = value;
-      if (value < rules.airBelowHu) air = true;
-      else if (value > rules.tissueAboveHu) tissue = true;
-    }
-    min = Math.min(min, this.beyondInt16.min);
-    max = Math.max(max, this.beyondInt16.max);
+    const { min, max } = this.range;
+    // The same verdicts as a pass over every voxel: a value counts as air first, else as tissue.
+    const air = min < rules.airBelowHu;
+    const tissue = max > rules.tissueAboveHu && max >= rules.airBelowHu;
     const range = `HU ${min} … ${max}`;
     if (min === max)
       throw new ImplausibleVolumeError(`the volume is constant (${range}): decoding failed or the series is blank`);
