@@ -71,8 +71,8 @@ const intakeSchema = z
   })
   .superRefine((env, ctx) => {
     const add = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    for (const { path, message } of kafkaSecurityProblems(env)) add(path, message);
     const allowInsecureHttp = env.ALLOW_INSECURE_HTTP === 'true';
+    for (const { path, message } of kafkaSecurityProblems(env, { allowInsecureHttp })) add(path, message);
     for (const { path, message } of httpAuthProblems('DICOMWEB', env, {
       serverUrl: env.DICOMWEB_BASE_URL,
       allowInsecureHttp,
