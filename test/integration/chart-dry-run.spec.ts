@@ -63,6 +63,14 @@ describe.skipIf(!built || !helm)('the chart against a real kube-apiserver (serve
     expect(lineFor('keda-values.yaml')).toMatch(/ScaledObject×1, .*TriggerAuthentication×1/);
     expect(lineFor('networkpolicy-values.yaml')).toMatch(/NetworkPolicy×1, .*ServiceMonitor×1/);
     expect(lineFor('default-values.yaml')).toMatch(/Deployment×1, PodDisruptionBudget×1/);
+    // Kafka OAUTHBEARER with a private key: the CPU autoscaler, no KEDA (its scaler has no private_key_jwt).
+    expect(lineFor('oauthbearer-values.yaml')).toMatch(/HorizontalPodAutoscaler×1, NetworkPolicy×1/);
+    expect(lineFor('oauthbearer-values.yaml')).not.toMatch(/ScaledObject/);
+    // The intake beside the worker (its own ConfigMap, Deployment and NetworkPolicy, no second PDB), and
+    // KEDA's TriggerAuthentication for OAUTHBEARER (configMapTargetRef) against the CRD's schema.
+    expect(lineFor('intake-values.yaml')).toMatch(
+      /ConfigMap×2, Deployment×2, NetworkPolicy×2, PodDisruptionBudget×1, .*TriggerAuthentication×1/,
+    );
   });
 
   it('is a real validation: the server refuses what the schema of its version refuses', () => {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig } from '@app/config';
+import { parseConfig, parseIntakeConfig } from '@app/config';
 import { telemetrySettings } from '@app/telemetry';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -117,7 +117,7 @@ const configMapData = (manifest: string): Record<string, string> =>
     ].map((m) => [m[1], m[2]]),
   );
 
-/** The worker as rendered, parsed as YAML (1.1, as Kubernetes reads it: defaultMode 0440 is octal). */
+/** A component (the worker, the intake) as rendered, parsed as YAML (1.1, as Kubernetes reads it: defaultMode 0440 is octal). */
 interface EnvVar {
   name: string;
   value?: string;
@@ -133,21 +133,43 @@ interface Workload {
   env: EnvVar[];
   mounts: { name: string; mountPath: string; readOnly?: boolean; subPath?: string }[];
   volumes: { name: string; secret?: SecretVolume }[];
+  /** The Deployment itself and its container, for what the fields above do not cover. */
+  deployment: Manifest;
+  container: Record<string, unknown>;
 }
-function workload(manifest: string): Workload {
-  const objects = parseAllDocuments(manifest, { version: '1.1' })
-    .map((doc) => doc.toJS() as { kind?: string; data?: Record<string, string>; spec?: unknown } | null)
-    .filter((object) => object?.kind);
-  const configMap = objects.find((object) => object!.kind === 'ConfigMap')!.data!;
-  const { spec } = objects.find((object) => object!.kind === 'Deployment')! as {
-    spec: { template: { spec: { containers: Record<string, unknown>[]; volumes: Workload['volumes'] } } };
+interface Manifest {
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  data?: Record<string, string>;
+  spec?: Record<string, unknown> & {
+    replicas?: number;
+    strategy?: Record<string, unknown>;
+    selector?: { matchLabels: Record<string, string> };
+    template?: { metadata: { labels: Record<string, string> }; spec: Record<string, unknown> };
   };
-  const worker = spec.template.spec.containers.find((container) => container.name === 'worker')!;
+}
+/** Every rendered object, parsed as YAML 1.1. */
+const objects = (manifest: string): Manifest[] =>
+  parseAllDocuments(manifest, { version: '1.1' })
+    .map((doc) => doc.toJS() as Manifest | null)
+    .filter((object): object is Manifest => Boolean(object?.kind));
+const component = (object: Manifest) => object.metadata.labels?.['app.kubernetes.io/component'];
+function workload(manifest: string, name: 'worker' | 'intake' = 'worker'): Workload {
+  const all = objects(manifest).filter((object) => component(object) === name);
+  const configMap = all.find((object) => object.kind === 'ConfigMap')!.data!;
+  const deployment = all.find((object) => object.kind === 'Deployment')!;
+  const pod = deployment.spec!.template!.spec as {
+    containers: Record<string, unknown>[];
+    volumes: Workload['volumes'];
+  };
+  const container = pod.containers.find((c) => c.name === name)!;
   return {
     configMap,
-    env: (worker.env ?? []) as EnvVar[],
-    mounts: worker.volumeMounts as Workload['mounts'],
-    volumes: spec.template.spec.volumes,
+    env: (container.env ?? []) as EnvVar[],
+    mounts: container.volumeMounts as Workload['mounts'],
+    volumes: pod.volumes,
+    deployment,
+    container,
   };
 }
 /** The variables the worker's process gets: the ConfigMap (envFrom), then env; a Secret's value as a stand-in. */
@@ -327,25 +349,38 @@ describe.skipIf(!helm)('helm lint and template', () => {
 });
 
 describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
-  it('are the six: default, GPU, KEDA, NetworkPolicy on, secrets as files, OAuth2 for both HTTP servers', () => {
+  it('are the eight: default, GPU, KEDA, NetworkPolicy on, secrets as files, OAuth2 for both HTTP servers, Kafka OAUTHBEARER, the intake', () => {
     expect(CI_VALUES).toEqual([
       'default-values.yaml',
       'gpu-values.yaml',
+      'intake-values.yaml',
       'keda-values.yaml',
       'networkpolicy-values.yaml',
       'oauth-values.yaml',
+      'oauthbearer-values.yaml',
       'secret-files-values.yaml',
     ]);
   });
 
   it.each(CI_VALUES)(
-    '%s: the worker’s own parser accepts the whole rendered environment, each *_FILE a mounted Secret file',
+    '%s: the worker’s (and the intake’s) own parser accepts the whole rendered environment, each *_FILE a mounted Secret file',
     (file) => {
-      const rendered = workload(renderCi(file).stdout);
-      const environment = environmentOf(rendered);
-      expect(() => parseConfig(environment)).not.toThrow();
-      for (const [variable, path] of Object.entries(environment).filter(([name]) => name.endsWith('_FILE'))) {
-        expect({ variable, file: secretFileAt(rendered, path) }).toEqual({ variable, file: expect.anything() });
+      const manifest = renderCi(file).stdout;
+      const intake = objects(manifest).some((object) => object.kind === 'Deployment' && component(object) === 'intake');
+      expect(intake).toBe(file === 'intake-values.yaml');
+      const parsers = [['worker', parseConfig] as const, ...(intake ? [['intake', parseIntakeConfig] as const] : [])];
+      for (const [name, parseEnvironment] of parsers) {
+        const rendered = workload(manifest, name);
+        const environment = environmentOf(rendered);
+        expect(() => parseEnvironment(environment)).not.toThrow();
+        const files = Object.entries(environment).filter(([variable]) => variable.endsWith('_FILE'));
+        for (const [variable, path] of files) {
+          expect({ name, variable, file: secretFileAt(rendered, path) }).toEqual({
+            name,
+            variable,
+            file: expect.anything(),
+          });
+        }
       }
     },
   );
@@ -770,6 +805,451 @@ describe.skipIf(!helm)('the HTTP servers’ credentials (DICOMweb and FHIR, one 
         ],
         /networkPolicy.egress.tokenEndpoint must let the worker reach fhir.oauth.tokenUrl/,
       ],
+    ];
+    for (const [sets, message] of refusals) {
+      const rendered = render(...sets);
+      expect({ sets, code: rendered.code }).not.toEqual({ sets, code: 0 });
+      expect(rendered.stderr).toMatch(message);
+    }
+  });
+});
+
+/** Kafka over SASL_SSL with OAUTHBEARER: the OAuth client's values and its Secret. */
+const kafkaOAuth = (credential: 'clientSecret' | 'privateKey', ...more: string[]) => [
+  'kafka.securityProtocol=SASL_SSL',
+  'kafka.sasl.mechanism=oauthbearer',
+  'kafka.sasl.existingSecret=kafka-oauth',
+  `kafka.sasl.secretKeys.${credential}=${credential === 'privateKey' ? 'key.pem' : 'secret'}`,
+  'kafka.sasl.oauth.tokenUrl=https://idp.example/token',
+  'kafka.sasl.oauth.clientId=triage-kafka',
+  ...more,
+];
+/** NetworkPolicy on with the three required destinations. */
+const withNetworkPolicy = [
+  'networkPolicy.enabled=true',
+  ...['kafka', 'archive', 'fhir'].flatMap((to) => [
+    `networkPolicy.egress.${to}[0].cidrs[0]=10.0.0.0/8`,
+    `networkPolicy.egress.${to}[0].ports[0].port=443`,
+  ]),
+];
+
+describe.skipIf(!helm)('Kafka SASL/OAUTHBEARER', () => {
+  const dir = '/etc/covid-ct-triage/kafka/sasl';
+
+  it.each([
+    {
+      credential: 'clientSecret',
+      more: ['kafka.sasl.oauth.clientAuthMethod=client_secret_post', 'kafka.sasl.oauth.scope=kafka'],
+      file: 'client-secret',
+      key: 'secret',
+      config: {
+        KAFKA_SASL_OAUTH_SCOPE: 'kafka',
+        KAFKA_SASL_OAUTH_CLIENT_AUTH_METHOD: 'client_secret_post',
+        KAFKA_SASL_OAUTH_CLIENT_SECRET_FILE: `${dir}/client-secret`,
+      },
+      client: {
+        kind: 'client-credentials',
+        scope: 'kafka',
+        clientSecret: { file: `${dir}/client-secret` },
+        method: 'client_secret_post',
+      },
+    },
+    {
+      credential: 'privateKey',
+      more: ['kafka.sasl.oauth.keyId=k1'],
+      file: 'private-key.pem',
+      key: 'key.pem',
+      config: { KAFKA_SASL_OAUTH_KEY_ID: 'k1', KAFKA_SASL_OAUTH_PRIVATE_KEY_FILE: `${dir}/private-key.pem` },
+      client: { kind: 'private-key-jwt', privateKeyFile: `${dir}/private-key.pem`, keyId: 'k1' },
+    },
+  ] as const)(
+    'with a $credential: the client in the ConfigMap, only its key mounted as a file, no SCRAM username',
+    ({ credential, more, file, key, config, client }) => {
+      const rendered = workload(render(...kafkaOAuth(credential, ...more)).stdout);
+      expect(
+        Object.fromEntries(Object.entries(rendered.configMap).filter(([name]) => name.startsWith('KAFKA_SASL_'))),
+      ).toEqual({
+        KAFKA_SASL_MECHANISM: 'oauthbearer',
+        KAFKA_SASL_OAUTH_TOKEN_URL: 'https://idp.example/token',
+        KAFKA_SASL_OAUTH_CLIENT_ID: 'triage-kafka',
+        ...config,
+      });
+      expect(rendered.volumes.find((v) => v.name === 'kafka-sasl')).toEqual({
+        name: 'kafka-sasl',
+        secret: { secretName: 'kafka-oauth', defaultMode: 0o440, items: [{ key, path: file }] },
+      });
+      expect(rendered.mounts.find((m) => m.name === 'kafka-sasl')).toEqual({
+        name: 'kafka-sasl',
+        mountPath: dir,
+        readOnly: true,
+      });
+      // The OAuth client is the principal: no KAFKA_SASL_USERNAME, nothing secret as a variable.
+      expect(rendered.env).toEqual([]);
+      expect(secretFileAt(rendered, `${dir}/${file}`)).toEqual({ secret: 'kafka-oauth', key });
+      expect(parseConfig(environmentOf(rendered)).kafka.security).toEqual({
+        protocol: 'SASL_SSL',
+        tls: {},
+        sasl: {
+          mechanism: 'oauthbearer',
+          client: { tokenUrl: 'https://idp.example/token', clientId: 'triage-kafka', ...client },
+        },
+      });
+    },
+  );
+
+  it('oauthbearer-values: a private key, the hospital CA, the token endpoint in the NetworkPolicy, no KEDA', () => {
+    const manifest = renderCi('oauthbearer-values.yaml').stdout;
+    const rendered = workload(manifest);
+    const config = parseConfig(environmentOf(rendered));
+    expect(config.kafka.security).toMatchObject({
+      protocol: 'SASL_SSL',
+      tls: { caFile: '/etc/covid-ct-triage/kafka/tls/ca.pem' },
+      sasl: {
+        mechanism: 'oauthbearer',
+        client: {
+          kind: 'private-key-jwt',
+          clientId: 'covid-ct-triage-kafka',
+          scope: 'kafka',
+          keyId: 'triage-kafka-2026-01',
+          privateKeyFile: `${dir}/private-key.pem`,
+        },
+      },
+    });
+    expect(secretFileAt(rendered, `${dir}/private-key.pem`)).toEqual({
+      secret: 'kafka-oauth-client',
+      key: 'ec-p384.pem',
+    });
+    expect(config.https.caFile).toBe('/etc/covid-ct-triage/secrets/hospital-ca/ca.pem');
+    const kinds = objects(manifest).map((object) => object.kind);
+    expect(kinds).toContain('HorizontalPodAutoscaler');
+    expect(kinds).not.toContain('ScaledObject');
+    expect(byKind(manifest).get('NetworkPolicy')).toMatch(/# tokenEndpoint\s+- ports:\s+- port: 443/);
+  });
+
+  it('KEDA reads the lag with the same client: the Secret’s client secret, the ConfigMap’s client id, token endpoint and scope', () => {
+    const manifest = render(
+      ...kafkaOAuth('clientSecret', 'kafka.sasl.oauth.scope=kafka read'),
+      'keda.enabled=true',
+    ).stdout;
+    const all = objects(manifest);
+    const trigger = (
+      all.find((o) => o.kind === 'ScaledObject')!.spec as { triggers: { metadata: Record<string, string> }[] }
+    ).triggers[0].metadata;
+    expect(trigger).toMatchObject({ sasl: 'oauthbearer', tls: 'enable' });
+    const auth = all.find((o) => o.kind === 'TriggerAuthentication')!.spec as {
+      secretTargetRef: { parameter: string; name: string; key: string }[];
+      configMapTargetRef: { parameter: string; name: string; key: string }[];
+    };
+    expect(auth.secretTargetRef).toEqual([{ parameter: 'password', name: 'kafka-oauth', key: 'secret' }]);
+    // Each parameter resolves, in the worker's own ConfigMap, to what the worker uses.
+    const worker = workload(manifest);
+    const resolved = Object.fromEntries(
+      auth.configMapTargetRef.map(({ parameter, name, key }) => {
+        expect(name).toBe(worker.deployment.metadata.name);
+        return [parameter, worker.configMap[key]];
+      }),
+    );
+    expect(resolved).toEqual({
+      username: 'triage-kafka',
+      oauthTokenEndpointUri: 'https://idp.example/token',
+      scopes: 'kafka read',
+    });
+  });
+
+  it('an http:// token endpoint only with allowInsecureHttp, which the worker and the intake then accept', () => {
+    const sets = [
+      ...kafkaOAuth('clientSecret'),
+      'kafka.sasl.oauth.tokenUrl=http://idp.test/token',
+      'intake.enabled=true',
+      'intake.orthanc.url=http://orthanc:8042',
+    ];
+    expect(render(...sets).stderr).toMatch(/kafka.sasl.oauth.tokenUrl is http:\/\/.*allowInsecureHttp/);
+    const manifest = render(...sets, 'allowInsecureHttp=true').stdout;
+    expect(parseConfig(environmentOf(workload(manifest))).kafka.security).toMatchObject({
+      sasl: { client: { tokenUrl: 'http://idp.test/token' } },
+    });
+    expect(parseIntakeConfig(environmentOf(workload(manifest, 'intake'))).kafka.security).toMatchObject({
+      sasl: { client: { tokenUrl: 'http://idp.test/token' } },
+    });
+  });
+
+  it('refuses what the worker would refuse, and KEDA with a private key, naming the value', () => {
+    const refusals: [string[], RegExp][] = [
+      [['kafka.sasl.mechanism=oauthbearer'], /kafka.sasl.mechanism=oauthbearer needs kafka.securityProtocol=SASL_SSL/],
+      [
+        ['kafka.securityProtocol=SASL_SSL', 'kafka.sasl.mechanism=oauthbearer'],
+        /SASL_SSL needs kafka.sasl.existingSecret \(a Secret with the OAuth client secret or private key/,
+      ],
+      // Exactly one of the client secret and the private key.
+      [
+        [...kafkaOAuth('clientSecret'), 'kafka.sasl.secretKeys.privateKey=key.pem'],
+        /needs exactly one of kafka.sasl.secretKeys.clientSecret .* and kafka.sasl.secretKeys.privateKey/,
+      ],
+      [
+        [...kafkaOAuth('clientSecret'), 'kafka.sasl.secretKeys.clientSecret='],
+        /needs exactly one of kafka.sasl.secretKeys.clientSecret/,
+      ],
+      // The token endpoint and the client.
+      [[...kafkaOAuth('privateKey'), 'kafka.sasl.oauth.tokenUrl='], /oauthbearer needs kafka.sasl.oauth.tokenUrl/],
+      [[...kafkaOAuth('privateKey'), 'kafka.sasl.oauth.clientId='], /oauthbearer needs kafka.sasl.oauth.clientId/],
+      // The other credential's settings.
+      [
+        [...kafkaOAuth('clientSecret'), 'kafka.sasl.oauth.keyId=k1'],
+        /kafka.sasl.oauth.keyId is set but only a private key/,
+      ],
+      [
+        [...kafkaOAuth('privateKey'), 'kafka.sasl.oauth.clientAuthMethod=client_secret_post'],
+        /kafka.sasl.oauth.clientAuthMethod is set but only a client secret/,
+      ],
+      // SCRAM's username with OAUTHBEARER, and OAuth settings with SCRAM.
+      [
+        [...kafkaOAuth('privateKey'), 'kafka.sasl.secretKeys.username=user'],
+        /kafka.sasl.secretKeys.username is SCRAM's \(KAFKA_SASL_USERNAME\)/,
+      ],
+      [
+        [...kafkaOAuth('privateKey'), 'kafka.sasl.mechanism=scram-sha-512'],
+        /kafka.sasl.oauth.tokenUrl is set but kafka.sasl.mechanism=scram-sha-512 would not use it/,
+      ],
+      [
+        ['kafka.securityProtocol=SASL_SSL', 'kafka.sasl.existingSecret=u', 'kafka.sasl.secretKeys.privateKey=k'],
+        /kafka.sasl.secretKeys.privateKey is set but kafka.sasl.mechanism=scram-sha-512/,
+      ],
+      // In the clear.
+      [
+        [...kafkaOAuth('clientSecret'), 'kafka.sasl.oauth.tokenUrl=http://idp.example/token'],
+        /kafka.sasl.oauth.tokenUrl is http:\/\//,
+      ],
+      // The NetworkPolicy must let the worker reach the token endpoint.
+      [
+        [...kafkaOAuth('privateKey'), ...withNetworkPolicy],
+        /oauthbearer: networkPolicy.egress.tokenEndpoint must let the worker reach kafka.sasl.oauth.tokenUrl/,
+      ],
+      // KEDA's Kafka scaler has no private_key_jwt.
+      [
+        [...kafkaOAuth('privateKey'), 'keda.enabled=true'],
+        /keda.enabled with kafka.sasl.secretKeys.privateKey: KEDA 2.21's Kafka scaler .* client secret only/,
+      ],
+      [
+        [...kafkaOAuth('clientSecret'), 'kafka.sasl.oauth.scope=a\\,b', 'keda.enabled=true'],
+        /kafka.sasl.oauth.scope contains a comma/,
+      ],
+      // The schema.
+      [['kafka.sasl.mechanism=plain'], /kafka\/sasl\/mechanism/],
+      [['kafka.sasl.oauth.clientSecret=hunter2'], /additional properties 'clientSecret' not allowed/],
+    ];
+    for (const [sets, message] of refusals) {
+      const rendered = render(...sets);
+      expect({ sets, code: rendered.code }).not.toEqual({ sets, code: 0 });
+      expect(rendered.stderr).toMatch(message);
+    }
+    // SCRAM as before: the username from the Secret's key, the password as a file (default keys).
+    const scram = workload(render('kafka.securityProtocol=SASL_SSL', 'kafka.sasl.existingSecret=kafka-user').stdout);
+    expect(scram.env).toEqual([
+      { name: 'KAFKA_SASL_USERNAME', valueFrom: { secretKeyRef: { name: 'kafka-user', key: 'username' } } },
+    ]);
+    expect(secretFileAt(scram, `${dir}/password`)).toEqual({ secret: 'kafka-user', key: 'password' });
+  });
+});
+
+describe.skipIf(!helm)('the intake', () => {
+  it('is off by default: nothing of it is rendered', () => {
+    const manifest = render().stdout;
+    expect(objects(manifest).filter((object) => component(object) === 'intake')).toEqual([]);
+  });
+
+  it('intake-values: one replica, Recreate, the image’s intake entry point, probes on its port, locked down', () => {
+    const manifest = renderCi('intake-values.yaml').stdout;
+    const intake = workload(manifest, 'intake');
+    const worker = workload(manifest);
+    expect(intake.deployment.spec!.replicas).toBe(1);
+    expect(intake.deployment.spec!.strategy).toEqual({ type: 'Recreate' });
+    expect(intake.container.image).toBe('covid-ct-triage:0.1.0');
+    expect(intake.container.command).toBeUndefined();
+    expect(intake.container.args).toEqual([
+      'node',
+      '--import',
+      './dist/apps/intake/src/otel.js',
+      'dist/apps/intake/src/main.js',
+    ]);
+    // The same entry point as `npm run start:intake`.
+    const scripts = (
+      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    expect(scripts['start:intake']).toBe((intake.container.args as string[]).join(' '));
+    expect(intake.container.ports).toEqual([{ name: 'http', containerPort: 3001, protocol: 'TCP' }]);
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'])
+      expect(intake.container[probe]).toMatchObject({ httpGet: { port: 'http' } });
+    expect(intake.container.readinessProbe).toMatchObject({ httpGet: { path: '/health/ready' } });
+    expect(intake.container.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      allowPrivilegeEscalation: false,
+    });
+    expect(intake.deployment.spec!.template!.spec).toMatchObject({
+      automountServiceAccountToken: false,
+      securityContext: { runAsNonRoot: true, runAsUser: 10001 },
+    });
+    expect(intake.container.resources).toEqual({
+      requests: { cpu: '100m', memory: '256Mi' },
+      limits: { memory: '1Gi' },
+    });
+    // Nothing that selects the workers selects the intake's pods, and no PDB for one replica.
+    const intakeLabels = intake.deployment.spec!.template!.metadata.labels;
+    const selects = (selector: Record<string, string>) =>
+      Object.entries(selector).every(([label, value]) => intakeLabels[label] === value);
+    const all = objects(manifest);
+    const workerSelectors = all
+      .filter((o) => component(o) === 'worker')
+      .flatMap((object) => {
+        const spec = object.spec as { selector?: Record<string, string> & { matchLabels?: Record<string, string> } };
+        const selector = spec?.selector?.matchLabels ?? (object.kind === 'Service' ? spec.selector : undefined);
+        return selector ? [{ kind: object.kind, selects: selects(selector) }] : [];
+      });
+    expect(workerSelectors.map((s) => s.kind).toSorted()).toEqual(['Deployment', 'PodDisruptionBudget', 'Service']);
+    expect(workerSelectors.filter((s) => s.selects)).toEqual([]);
+    expect(all.filter((o) => o.kind === 'PodDisruptionBudget').map(component)).toEqual(['worker']);
+    expect(worker.deployment.metadata.name).not.toBe(intake.deployment.metadata.name);
+  });
+
+  it('intake-values: its parser takes the ConfigMap value for value; the worker’s Kafka and DICOMweb credentials, Orthanc’s own', () => {
+    const manifest = renderCi('intake-values.yaml').stdout;
+    const intake = workload(manifest, 'intake');
+    const worker = workload(manifest);
+    const config = parseIntakeConfig(environmentOf(intake));
+    expect(config.source).toEqual({
+      kind: 'orthanc',
+      store: 'radiology-a',
+      orthancUrl: 'https://orthanc.imaging.svc.cluster.local:8043',
+      auth: {
+        kind: 'basic',
+        username: 'triage-intake',
+        password: { file: '/etc/covid-ct-triage/orthanc/password' },
+      },
+    });
+    expect(secretFileAt(intake, '/etc/covid-ct-triage/orthanc/password')).toEqual({
+      secret: 'orthanc-intake-credentials',
+      key: 'password',
+    });
+    expect(config.kafka).toMatchObject({
+      clientId: 'covid-ct-triage-intake',
+      studyAvailableTopic: 'triage.study-available.v1',
+      stateTopic: 'triage.intake-state.v1',
+      transactionalId: 'covid-ct-triage-intake-radiology-a',
+    });
+    expect(config.completion).toEqual({
+      quietPeriodMs: 15_000,
+      maxWaitMs: 900_000,
+      abandonAfterMs: 86_400_000,
+      maxPendingStudies: 1000,
+      rememberPublishedMs: 604_800_000,
+      maxRememberedStudies: 100_000,
+    });
+    expect([config.pollIntervalMs, config.tickMs, config.httpPort]).toEqual([1000, 500, 3001]);
+    // The worker's Kafka security and archive credentials, the same Secrets mounted at the same paths.
+    const workerConfig = parseConfig(environmentOf(worker));
+    expect(config.kafka.security).toEqual(workerConfig.kafka.security);
+    expect(config.dicomweb).toEqual(workerConfig.dicomweb);
+    expect(config.modelManifestPath).toBe(workerConfig.inference.manifestPath);
+    const sameVolume = (name: string) => [intake, worker].map((w) => w.volumes.find((v) => v.name === name));
+    for (const name of ['kafka-tls', 'kafka-sasl', 'dicomweb-auth']) {
+      const [a, b] = sameVolume(name);
+      expect(a).toBeDefined();
+      expect(a).toEqual(b);
+    }
+    // No FHIR credentials or variables in the intake.
+    expect(intake.volumes.map((v) => v.name)).not.toContain('fhir-auth');
+    expect(Object.keys(intake.configMap).filter((name) => name.startsWith('FHIR_'))).toEqual([]);
+  });
+
+  it('intake-values: its NetworkPolicy selects only its pods and never reaches the FHIR server', () => {
+    const policies = objects(renderCi('intake-values.yaml').stdout).filter((o) => o.kind === 'NetworkPolicy');
+    expect(policies.map(component)).toEqual(['worker', 'intake']);
+    const [worker, intake] = policies.map((p) => p.spec as { podSelector: { matchLabels: Record<string, string> } });
+    expect(intake.podSelector.matchLabels['app.kubernetes.io/name']).toBe('covid-ct-triage-intake');
+    expect(worker.podSelector.matchLabels['app.kubernetes.io/name']).toBe('covid-ct-triage');
+    const text = byKind(renderCi('intake-values.yaml').stdout).get('NetworkPolicy')!; // the last: the intake's
+    expect(text).toMatch(/name: triage-covid-ct-triage-intake/);
+    expect(text).toMatch(/# kafka[\s\S]*# archive[\s\S]*# tokenEndpoint/);
+    expect(text).not.toMatch(/# fhir|198\.51\.100\.0\/28/);
+    // Orthanc elsewhere than the archive: its own destination, for the intake only.
+    const own = byKind(
+      renderCi(
+        'intake-values.yaml',
+        'networkPolicy.egress.orthanc[0].cidrs[0]=192.0.2.20/32',
+        'networkPolicy.egress.orthanc[0].ports[0].port=8042',
+      ).stdout,
+    ).get('NetworkPolicy')!;
+    expect(own).toMatch(/# orthanc\s+- ports:\s+- port: 8042[\s\S]*cidr: 192.0.2.20\/32/);
+  });
+
+  it('polls QIDO-RS without Orthanc settings; the model volume and secretFiles reach it too', () => {
+    const manifest = render(
+      'intake.enabled=true',
+      'intake.source=qido',
+      'intake.qido.lookbackDays=3',
+      'model.source=persistentVolumeClaim',
+      'model.existingClaim=models',
+      'secretFiles[0].name=ca',
+      'secretFiles[0].existingSecret=ca',
+      'secretFiles[0].env.HTTPS_CA_FILE=ca.pem',
+      'telemetry.otlpEndpoint=http://collector:4318',
+    ).stdout;
+    const intake = workload(manifest, 'intake');
+    expect(Object.keys(intake.configMap).filter((name) => name.startsWith('INTAKE_ORTHANC'))).toEqual([]);
+    const config = parseIntakeConfig(environmentOf(intake));
+    expect(config.source).toEqual({ kind: 'qido', store: 'archive', lookbackDays: 3 });
+    expect(config.https.caFile).toBe('/etc/covid-ct-triage/secrets/ca/ca.pem');
+    expect(secretFileAt(intake, config.https.caFile!)).toEqual({ secret: 'ca', key: 'ca.pem' });
+    expect(intake.mounts).toContainEqual({ name: 'model', mountPath: '/models', readOnly: true });
+    expect(intake.configMap.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector:4318');
+  });
+
+  it('refuses what the intake would refuse, naming the value', () => {
+    const on = ['intake.enabled=true'];
+    const orthanc = [...on, 'intake.orthanc.url=https://orthanc.example'];
+    const refusals: [string[], RegExp][] = [
+      [on, /intake.source=orthanc needs intake.orthanc.url/],
+      [
+        [...orthanc, 'intake.orthanc.auth=basic', 'intake.orthanc.existingSecret=s'],
+        /intake.orthanc.auth=basic needs intake.orthanc.username/,
+      ],
+      [[...orthanc, 'intake.orthanc.auth=bearer'], /intake.orthanc.auth=bearer needs intake.orthanc.existingSecret/],
+      [
+        [
+          ...on,
+          'intake.orthanc.url=http://orthanc:8042',
+          'intake.orthanc.auth=bearer',
+          'intake.orthanc.existingSecret=s',
+        ],
+        /intake.orthanc.url is http:\/\/.*allowInsecureHttp/,
+      ],
+      [
+        [
+          ...orthanc,
+          'intake.orthanc.auth=client-credentials',
+          'intake.orthanc.existingSecret=s',
+          'intake.orthanc.oauth.tokenUrl=https://idp.example/token',
+          'intake.orthanc.oauth.clientId=intake',
+          ...withNetworkPolicy,
+        ],
+        /intake.orthanc.auth=client-credentials: networkPolicy.egress.tokenEndpoint must let the intake reach/,
+      ],
+      [
+        [...on, 'intake.source=qido', 'intake.orthanc.url=https://orthanc.example'],
+        /intake.orthanc is set but intake.source=qido/,
+      ],
+      [
+        [...orthanc, 'intake.maxWaitMs=5000'],
+        /intake.maxWaitMs \(5000\) must be at least intake.quietPeriodMs \(10000\)/,
+      ],
+      [[...orthanc, 'intake.abandonAfterMs=600000'], /intake.abandonAfterMs \(600000\) must exceed intake.maxWaitMs/],
+      [[...orthanc, 'metrics.enabled=true', 'metrics.port=3001'], /metrics.port \(3001\) is intake.httpPort/],
+      // The schema.
+      [[...orthanc, 'intake.source=pubsub'], /intake\/source/],
+      [[...orthanc, 'intake.store=Radiology'], /intake\/store/],
+      [[...orthanc, 'intake.quietPeriodMs=50'], /intake\/quietPeriodMs/],
+      [[...orthanc, 'intake.replicaCount=2'], /additional properties 'replicaCount' not allowed/],
+      [[...orthanc, 'intake.kafka.stateTopic=state topic'], /intake\/kafka\/stateTopic/],
     ];
     for (const [sets, message] of refusals) {
       const rendered = render(...sets);

@@ -63,8 +63,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- fail "kafka.tls.secretKeys.cert/key need kafka.tls.existingSecret (a Secret with the client certificate)" }}
 {{- end }}
 {{- if and (eq .Values.kafka.securityProtocol "SASL_SSL") (not .Values.kafka.sasl.existingSecret) }}
-{{- fail "kafka.securityProtocol=SASL_SSL needs kafka.sasl.existingSecret (a Secret with the username and password; never put them in values)" }}
+{{- fail (printf "kafka.securityProtocol=SASL_SSL needs kafka.sasl.existingSecret (a Secret with %s; never put them in values)" (ternary "the OAuth client secret or private key" "the username and password" (eq .Values.kafka.sasl.mechanism "oauthbearer"))) }}
 {{- end }}
+{{- include "covid-ct-triage.validateKafkaOAuth" . }}
 {{- if and (ne .Values.kafka.securityProtocol "SASL_SSL") .Values.kafka.sasl.existingSecret }}
 {{- fail (printf "kafka.sasl.existingSecret is set but kafka.securityProtocol=%s would not use it" .Values.kafka.securityProtocol) }}
 {{- end }}
@@ -106,6 +107,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- if and .Values.telemetry.otlpEndpoint (not .Values.networkPolicy.egress.otlp) }}
 {{- fail "telemetry.otlpEndpoint is set: networkPolicy.egress.otlp must let the worker reach the collector" }}
 {{- end }}
+{{- end }}
+{{- if .Values.intake.enabled }}
+{{- include "covid-ct-triage.validateIntake" . }}
 {{- end }}
 {{- $secretFileNames := dict }}
 {{- range .Values.secretFiles }}
@@ -168,48 +172,28 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "covid-ct-triage.kafkaTlsDir" -}}/etc/covid-ct-triage/kafka/tls{{- end }}
 {{- define "covid-ct-triage.kafkaSaslDir" -}}/etc/covid-ct-triage/kafka/sasl{{- end }}
 
-{{/* Secrets (by reference only) and extra variables: the container's env list. The HTTP servers'
-credentials are files (covid-ct-triage.httpAuthVolumes), their variables in the ConfigMap. */}}
-{{- define "covid-ct-triage.env" -}}
-{{- if eq .Values.kafka.securityProtocol "SASL_SSL" }}
-- name: KAFKA_SASL_USERNAME
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.kafka.sasl.existingSecret }}
-      key: {{ .Values.kafka.sasl.secretKeys.username }}
-{{- end }}
-{{- if .Values.telemetry.existingSecret }}
-- name: OTEL_EXPORTER_OTLP_HEADERS
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.telemetry.existingSecret }}
-      key: {{ .Values.telemetry.secretKeys.headers }}
-{{- end }}
-{{- range .Values.secretFiles }}
-{{- $dir := printf "%s/%s" (include "covid-ct-triage.secretFilesDir" $) .name }}
-{{- range $variable, $file := .env }}
-- name: {{ $variable }}
-  value: {{ printf "%s/%s" $dir $file | quote }}
-{{- end }}
-{{- end }}
-{{- with .Values.worker.nodeOptions }}
-- name: NODE_OPTIONS
-  value: {{ . | quote }}
-{{- end }}
-{{- with .Values.worker.extraEnv }}
-{{- toYaml . | nindent 0 }}
-{{- end }}
-{{- end }}
-
 {{/*
-The credentials of an HTTP server (dicomweb, fhir): the worker's <PREFIX>_AUTH family of
-settings (libs/config/src/http-auth.ts). The secret part of each kind is one key of
-<server>.existingSecret, mounted read-only as a file in the server's own folder; the worker
-reads it again whenever kubelet swaps the mounted Secret, so a rotation needs no restart.
+The credentials of an HTTP server: the archive's DICOMweb (dicomweb) and the FHIR server (fhir) for
+the worker, the archive's DICOMweb and Orthanc's REST API (orthanc, values intake.orthanc) for the
+intake. Each is the <PREFIX>_AUTH family of settings (libs/config/src/http-auth.ts). The secret part
+of each kind is one key of the server's existingSecret, mounted read-only as a file in the server's
+own folder; the services read it again whenever kubelet swaps the mounted Secret, so a rotation
+needs no restart.
 */}}
 {{- define "covid-ct-triage.httpAuthDir" -}}/etc/covid-ct-triage/{{ . }}{{- end }}
 
-{{/* For an auth kind: the secretKeys entry it needs, the file it is mounted as, the worker's variable suffix. */}}
+{{/* One server ({root, server}) as {path (of its values, for messages), prefix, urlField, url, v (its values)}. */}}
+{{- define "covid-ct-triage.httpServer" -}}
+{{- if eq .server "orthanc" }}
+{{- $v := .root.Values.intake.orthanc }}
+{{- toYaml (dict "path" "intake.orthanc" "prefix" "INTAKE_ORTHANC" "urlField" "url" "url" $v.url "v" $v) }}
+{{- else }}
+{{- $v := index .root.Values .server }}
+{{- toYaml (dict "path" .server "prefix" (upper .server) "urlField" "baseUrl" "url" $v.baseUrl "v" $v) }}
+{{- end }}
+{{- end }}
+
+{{/* For an auth kind: the secretKeys entry it needs, the file it is mounted as, the variable suffix. */}}
 {{- define "covid-ct-triage.httpAuthSecretPart" -}}
 {{- $parts := dict
   "basic" (dict "key" "password" "file" "password" "setting" "PASSWORD_FILE")
@@ -219,40 +203,48 @@ reads it again whenever kubelet swaps the mounted Secret, so a rotation needs no
 {{- with (get $parts .) }}{{ toYaml . }}{{ end }}
 {{- end }}
 
+{{/*
+The non-secret settings of an OAuth2 client ({prefix, kind, oauth}), shared by the HTTP servers
+(<P>_TOKEN_URL …) and Kafka's OAUTHBEARER (KAFKA_SASL_OAUTH_TOKEN_URL …): the token endpoint, the
+client, the scope, and the method (client-credentials) or key id (private-key-jwt) when set.
+*/}}
+{{- define "covid-ct-triage.oauthClientConfig" -}}
+{{- $o := .oauth }}
+{{ .prefix }}_TOKEN_URL: {{ $o.tokenUrl | quote }}
+{{ .prefix }}_CLIENT_ID: {{ $o.clientId | quote }}
+{{- with $o.scope }}
+{{ $.prefix }}_SCOPE: {{ . | quote }}
+{{- end }}
+{{- if and (eq .kind "client-credentials") $o.clientAuthMethod }}
+{{ .prefix }}_CLIENT_AUTH_METHOD: {{ $o.clientAuthMethod | quote }}
+{{- end }}
+{{- if and (eq .kind "private-key-jwt") $o.keyId }}
+{{ .prefix }}_KEY_ID: {{ $o.keyId | quote }}
+{{- end }}
+{{- end }}
+
 {{/* The ConfigMap entries of one server ({root, server}): its kind, non-secret settings and the secret file's path. */}}
 {{- define "covid-ct-triage.httpAuthConfig" -}}
-{{- $v := index .root.Values .server }}
-{{- $prefix := upper .server }}
+{{- $s := include "covid-ct-triage.httpServer" . | fromYaml }}
+{{- $v := $s.v }}
+{{- $prefix := $s.prefix }}
 {{ $prefix }}_AUTH: {{ $v.auth | quote }}
 {{- if eq $v.auth "basic" }}
 {{ $prefix }}_USERNAME: {{ $v.username | quote }}
 {{- end }}
 {{- if has $v.auth (list "client-credentials" "private-key-jwt") }}
-{{ $prefix }}_TOKEN_URL: {{ $v.oauth.tokenUrl | quote }}
-{{ $prefix }}_CLIENT_ID: {{ $v.oauth.clientId | quote }}
-{{- with $v.oauth.scope }}
-{{ $prefix }}_SCOPE: {{ . | quote }}
-{{- end }}
-{{- end }}
-{{- if eq $v.auth "client-credentials" }}
-{{- with $v.oauth.clientAuthMethod }}
-{{ $prefix }}_CLIENT_AUTH_METHOD: {{ . | quote }}
-{{- end }}
-{{- end }}
-{{- if eq $v.auth "private-key-jwt" }}
-{{- with $v.oauth.keyId }}
-{{ $prefix }}_KEY_ID: {{ . | quote }}
-{{- end }}
+{{- include "covid-ct-triage.oauthClientConfig" (dict "prefix" $prefix "kind" $v.auth "oauth" $v.oauth) }}
 {{- end }}
 {{- with include "covid-ct-triage.httpAuthSecretPart" $v.auth | fromYaml }}
 {{ $prefix }}_{{ .setting }}: "{{ include "covid-ct-triage.httpAuthDir" $.server }}/{{ .file }}"
 {{- end }}
 {{- end }}
 
-{{/* The volume mounts of the servers' credentials (no subPath: kubelet must be able to swap the files). */}}
+{{/* The volume mounts of the servers' credentials ({root, servers}; no subPath: kubelet must be able to swap the files). */}}
 {{- define "covid-ct-triage.httpAuthVolumeMounts" -}}
-{{- range $server := list "dicomweb" "fhir" }}
-{{- if ne (index $.Values $server).auth "none" }}
+{{- range $server := .servers }}
+{{- $s := include "covid-ct-triage.httpServer" (dict "root" $.root "server" $server) | fromYaml }}
+{{- if ne $s.v.auth "none" }}
 - name: {{ $server }}-auth
   mountPath: {{ include "covid-ct-triage.httpAuthDir" $server }}
   readOnly: true
@@ -260,10 +252,10 @@ reads it again whenever kubelet swaps the mounted Secret, so a rotation needs no
 {{- end }}
 {{- end }}
 
-{{/* The servers' credential volumes: only the key the kind needs, read-only, group-readable (fsGroup). */}}
+{{/* The servers' credential volumes ({root, servers}): only the key the kind needs, read-only, group-readable (fsGroup). */}}
 {{- define "covid-ct-triage.httpAuthVolumes" -}}
-{{- range $server := list "dicomweb" "fhir" }}
-{{- $v := index $.Values $server }}
+{{- range $server := .servers }}
+{{- $v := (include "covid-ct-triage.httpServer" (dict "root" $.root "server" $server) | fromYaml).v }}
 {{- with include "covid-ct-triage.httpAuthSecretPart" $v.auth | fromYaml }}
 - name: {{ $server }}-auth
   secret:
@@ -276,14 +268,15 @@ reads it again whenever kubelet swaps the mounted Secret, so a rotation needs no
 {{- end }}
 {{- end }}
 
-{{/* Refuses ({root, server}) what the worker would refuse at start-up, naming the value. */}}
+{{/* Refuses ({root, server}) what the service would refuse at start-up, naming the value. */}}
 {{- define "covid-ct-triage.validateHttpAuth" -}}
-{{- $s := .server }}
-{{- $v := index .root.Values $s }}
+{{- $server := include "covid-ct-triage.httpServer" . | fromYaml }}
+{{- $s := $server.path }}
+{{- $v := $server.v }}
 {{- $kind := $v.auth }}
 {{- $oauthKinds := list "client-credentials" "private-key-jwt" }}
 {{- if hasKey $v.secretKeys "bearerToken" }}
-{{- fail (printf "%s.secretKeys.bearerToken is the old shape (FHIR_BEARER_TOKEN, which the worker refuses): set %s.auth=bearer and %s.secretKeys.token, the key of %s.existingSecret holding the token (mounted as %s_TOKEN_FILE)" $s $s $s $s (upper $s)) }}
+{{- fail (printf "%s.secretKeys.bearerToken is the old shape (FHIR_BEARER_TOKEN, which the worker refuses): set %s.auth=bearer and %s.secretKeys.token, the key of %s.existingSecret holding the token (mounted as %s_TOKEN_FILE)" $s $s $s $s $server.prefix) }}
 {{- end }}
 {{- if hasKey $v.secretKeys "username" }}
 {{- fail (printf "%s.secretKeys.username is the old shape: the basic-auth user name is now the value %s.username (the Secret holds only the password)" $s $s) }}
@@ -318,13 +311,97 @@ reads it again whenever kubelet swaps the mounted Secret, so a rotation needs no
 {{- fail (printf "%s.oauth.keyId is set but %s.auth=%s would not use it (private-key-jwt only)" $s $s $kind) }}
 {{- end }}
 {{- if and (ne $kind "none") (not .root.Values.allowInsecureHttp) }}
-{{- range $field, $url := dict "baseUrl" $v.baseUrl "oauth.tokenUrl" $v.oauth.tokenUrl }}
+{{- range $field, $url := dict $server.urlField $server.url "oauth.tokenUrl" $v.oauth.tokenUrl }}
 {{- if hasPrefix "http:" (lower $url) }}
 {{- fail (printf "%s.%s is http://, so %s.auth=%s would send credentials in the clear: use https, or set allowInsecureHttp=true on a test bench" $s $field $s $kind) }}
 {{- end }}
 {{- end }}
 {{- end }}
 {{- if and .root.Values.networkPolicy.enabled (has $kind $oauthKinds) (not .root.Values.networkPolicy.egress.tokenEndpoint) }}
-{{- fail (printf "%s.auth=%s: networkPolicy.egress.tokenEndpoint must let the worker reach %s.oauth.tokenUrl" $s $kind $s) }}
+{{- fail (printf "%s.auth=%s: networkPolicy.egress.tokenEndpoint must let the %s reach %s.oauth.tokenUrl" $s $kind (ternary "intake" "worker" (eq .server "orthanc")) $s) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Kafka's OAUTHBEARER (kafka.sasl.mechanism=oauthbearer): refuses what the worker and the intake
+would refuse at start-up (libs/config/src/kafka-security.ts), naming the value, and what KEDA's
+Kafka scaler cannot do.
+*/}}
+{{- define "covid-ct-triage.validateKafkaOAuth" -}}
+{{- $sasl := .Values.kafka.sasl }}
+{{- $o := $sasl.oauth }}
+{{- $keys := $sasl.secretKeys }}
+{{- $protocol := .Values.kafka.securityProtocol }}
+{{- $oauthbearer := and (eq $protocol "SASL_SSL") (eq $sasl.mechanism "oauthbearer") }}
+{{- if and (eq $sasl.mechanism "oauthbearer") (ne $protocol "SASL_SSL") }}
+{{- fail (printf "kafka.sasl.mechanism=oauthbearer needs kafka.securityProtocol=SASL_SSL (it is %s): SASL runs only over TLS here" $protocol) }}
+{{- end }}
+{{- if not $oauthbearer }}
+{{- range $field := list "tokenUrl" "clientId" "scope" "clientAuthMethod" "keyId" }}
+{{- if index $o $field }}
+{{- fail (printf "kafka.sasl.oauth.%s is set but kafka.sasl.mechanism=%s would not use it (oauthbearer only)" $field $sasl.mechanism) }}
+{{- end }}
+{{- end }}
+{{- range $field := list "clientSecret" "privateKey" }}
+{{- if index $keys $field }}
+{{- fail (printf "kafka.sasl.secretKeys.%s is set but kafka.sasl.mechanism=%s would not use it (oauthbearer only)" $field $sasl.mechanism) }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- range $field := list "username" "password" }}
+{{- if index $keys $field }}
+{{- fail (printf "kafka.sasl.secretKeys.%s is SCRAM's (KAFKA_SASL_%s), which the worker refuses with kafka.sasl.mechanism=oauthbearer: the client is kafka.sasl.oauth.clientId, its credential secretKeys.clientSecret or secretKeys.privateKey" $field (ternary "USERNAME" "PASSWORD_FILE" (eq $field "username"))) }}
+{{- end }}
+{{- end }}
+{{- range $field := list "tokenUrl" "clientId" }}
+{{- if not (index $o $field) }}
+{{- fail (printf "kafka.sasl.mechanism=oauthbearer needs kafka.sasl.oauth.%s" $field) }}
+{{- end }}
+{{- end }}
+{{- if eq (empty $keys.clientSecret) (empty $keys.privateKey) }}
+{{- fail "kafka.sasl.mechanism=oauthbearer needs exactly one of kafka.sasl.secretKeys.clientSecret (the key of kafka.sasl.existingSecret holding the client secret) and kafka.sasl.secretKeys.privateKey (the one holding the PEM private key, private_key_jwt)" }}
+{{- end }}
+{{- if and $o.keyId (not $keys.privateKey) }}
+{{- fail "kafka.sasl.oauth.keyId is set but only a private key (kafka.sasl.secretKeys.privateKey) has a key id, not a client secret" }}
+{{- end }}
+{{- if and $o.clientAuthMethod (not $keys.clientSecret) }}
+{{- fail "kafka.sasl.oauth.clientAuthMethod is set but only a client secret (kafka.sasl.secretKeys.clientSecret) is sent with a method, not a private key" }}
+{{- end }}
+{{- if and (hasPrefix "http:" (lower $o.tokenUrl)) (not .Values.allowInsecureHttp) }}
+{{- fail "kafka.sasl.oauth.tokenUrl is http://, so the Kafka client's credentials would cross the network in the clear: use https, or set allowInsecureHttp=true on a test bench" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.egress.tokenEndpoint) }}
+{{- fail "kafka.sasl.mechanism=oauthbearer: networkPolicy.egress.tokenEndpoint must let the worker reach kafka.sasl.oauth.tokenUrl" }}
+{{- end }}
+{{- if and .Values.keda.enabled $keys.privateKey }}
+{{- fail "keda.enabled with kafka.sasl.secretKeys.privateKey: KEDA 2.21's Kafka scaler obtains OAUTHBEARER tokens with a client secret only (client id and secret as username and password); it cannot sign a private_key_jwt assertion. Use a client secret (kafka.sasl.secretKeys.clientSecret), or autoscaling.enabled (CPU) instead" }}
+{{- end }}
+{{- if and .Values.keda.enabled (contains "," $o.scope) }}
+{{- fail "kafka.sasl.oauth.scope contains a comma: KEDA's Kafka scaler splits its scopes at commas, so it would ask for other scopes than the worker" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The intake (intake.enabled): refuses what its configuration parser (libs/config/src/intake-config.ts) would. */}}
+{{- define "covid-ct-triage.validateIntake" -}}
+{{- $intake := .Values.intake }}
+{{- if eq $intake.source "orthanc" }}
+{{- if not $intake.orthanc.url }}
+{{- fail "intake.source=orthanc needs intake.orthanc.url (Orthanc's REST root, INTAKE_ORTHANC_URL)" }}
+{{- end }}
+{{- include "covid-ct-triage.validateHttpAuth" (dict "root" . "server" "orthanc") }}
+{{- else }}
+{{- if or $intake.orthanc.url (ne $intake.orthanc.auth "none") $intake.orthanc.existingSecret }}
+{{- fail (printf "intake.orthanc is set but intake.source=%s would not use it (orthanc only)" $intake.source) }}
+{{- end }}
+{{- end }}
+{{- if lt (int64 $intake.maxWaitMs) (int64 $intake.quietPeriodMs) }}
+{{- fail (printf "intake.maxWaitMs (%d) must be at least intake.quietPeriodMs (%d)" (int64 $intake.maxWaitMs) (int64 $intake.quietPeriodMs)) }}
+{{- end }}
+{{- if le (int64 $intake.abandonAfterMs) (int64 $intake.maxWaitMs) }}
+{{- fail (printf "intake.abandonAfterMs (%d) must exceed intake.maxWaitMs (%d)" (int64 $intake.abandonAfterMs) (int64 $intake.maxWaitMs)) }}
+{{- end }}
+{{- if and .Values.metrics.enabled (eq (int $intake.httpPort) (int .Values.metrics.port)) }}
+{{- fail (printf "metrics.port (%d) is intake.httpPort: the Prometheus exporter needs a port of its own" (int .Values.metrics.port)) }}
 {{- end }}
 {{- end }}
