@@ -17,7 +17,8 @@ export interface RescaledFrame {
 
 /**
  * Applies the rescale and finds the extremes in the same pass, so that the volume's
- * sanity check needs no pass of its own and both run on the decoding threads.
+ * sanity check needs no pass of its own and both run on the decoding threads. Takes
+ * `stored` over: an Int16 result reuses a 16-bit frame's buffer.
  */
 export function rescaleFrame(stored: StoredPixels, { slope, intercept, output }: Rescale): RescaledFrame {
   const length = stored.length;
@@ -33,18 +34,14 @@ export function rescaleFrame(stored: StoredPixels, { slope, intercept, output }:
     }
     return { values, min, max };
   }
-  const values = new Int16Array(length);
+  // A 16-bit frame that owns its buffer is replaced in place (each value read before its write).
+  const inPlace = stored.BYTES_PER_ELEMENT === 2 && stored.byteLength === stored.buffer.byteLength;
+  const values = inPlace ? new Int16Array(stored.buffer) : new Int16Array(length);
   for (let p = 0; p < length; p++) {
     const value = stored[p] * slope + intercept;
     if (value < min) min = value;
     if (value > max) max = value;
-    values[p] = value; // within Int16 in practice; clamped below otherwise
-  }
-  if (min < -32768 || max > 32767) {
-    for (let p = 0; p < length; p++) {
-      const value = stored[p] * slope + intercept;
-      values[p] = value > 32767 ? 32767 : value < -32768 ? -32768 : value;
-    }
+    values[p] = value > 32767 ? 32767 : value < -32768 ? -32768 : value;
   }
   return { values, min, max };
 }
