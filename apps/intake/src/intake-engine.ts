@@ -7,8 +7,11 @@ import {
   encodeStudyRecord,
   StudyCompletion,
   type Announcement,
+  type InstanceNotification,
   type IntakeMetrics,
+  type NotificationSource,
   type PolledNotificationSource,
+  type PushedNotificationSource,
   type StudyRecord,
 } from '@app/intake';
 import { IntakeStateTopic, newStudyAvailable, type StateWrite } from '@app/messaging';
@@ -19,8 +22,9 @@ import { INTAKE_CONFIG, INTAKE_METRICS, NOTIFICATION_SOURCE } from './tokens.js'
 const MAX_SOURCE_BACKOFF_MS = 30_000;
 
 /**
- * Drives the intake: reads the state back, then polls the source (notifications into the
- * completion rules) and, every tick, lets the rules decide and writes their announcements, the
+ * Drives the intake: reads the state back, then polls the source (or runs a pushed one: its
+ * notifications are acknowledged once the tick that wrote their state committed), feeds the
+ * completion rules and, every tick, lets the rules decide and writes their announcements, the
  * changed state and the source's cursor in one transaction. A source that fails is retried with
  * a growing pause; the process keeps running (readiness says so).
  */
@@ -33,12 +37,14 @@ export class IntakeEngine implements OnApplicationBootstrap, OnApplicationShutdo
   private loops?: Promise<unknown>;
   private sourceDown?: { since: number; reason: string };
   private stateProblem?: string;
+  /** Pushed notifications accepted and waiting for the commit that makes them durable (then acked). */
+  private awaitingCommit: { resolve: () => void; reject: (error: Error) => void }[] = [];
 
   constructor(
     @Inject(INTAKE_CONFIG) private readonly config: IntakeConfig,
     @Inject(JsonLogger) private readonly log: JsonLogger,
     @Inject(StudyCompletion) private readonly completion: StudyCompletion,
-    @Inject(NOTIFICATION_SOURCE) private readonly source: PolledNotificationSource,
+    @Inject(NOTIFICATION_SOURCE) private readonly source: NotificationSource,
     @Inject(IntakeStateTopic) private readonly state: IntakeStateTopic,
     @Inject(INTAKE_METRICS) private readonly metrics: IntakeMetrics,
     @Inject(HealthServer) private readonly health: HealthServer,
@@ -59,7 +65,8 @@ export class IntakeEngine implements OnApplicationBootstrap, OnApplicationShutdo
       restoreMs: Math.round(performance.now() - started),
       httpPort: this.httpPort,
     });
-    this.loops = Promise.all([this.pollLoop(), this.tickLoop()]);
+    const sourceLoop = this.source.kind === 'polled' ? this.pollLoop(this.source) : this.pushLoop(this.source);
+    this.loops = Promise.all([sourceLoop, this.tickLoop()]);
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -71,6 +78,8 @@ export class IntakeEngine implements OnApplicationBootstrap, OnApplicationShutdo
         error: String(error),
       }),
     );
+    // Whatever is still waiting was not made durable: not acknowledged, so delivered again.
+    for (const waiter of this.awaitingCommit.splice(0)) waiter.reject(new Error('intake stopping'));
     await this.state.disconnect().catch(() => undefined);
     await this.health.close();
     this.log.info('intake stopped');
@@ -102,39 +111,66 @@ export class IntakeEngine implements OnApplicationBootstrap, OnApplicationShutdo
     this.completion.restore(records);
   }
 
-  private async pollLoop(): Promise<void> {
+  private async pollLoop(source: PolledNotificationSource): Promise<void> {
     const signal = this.stopping.signal;
     let backoffMs = this.config.pollIntervalMs;
     while (!signal.aborted) {
       try {
-        const batch = await this.source.poll(this.cursor, signal);
-        if (this.sourceDown) {
-          this.log.info('source reachable again', {
-            source: this.source.name,
-            downMs: Date.now() - this.sourceDown.since,
-          });
-          this.sourceDown = undefined;
-        }
+        const batch = await source.poll(this.cursor, signal);
+        this.sourceReachable();
         backoffMs = this.config.pollIntervalMs;
         for (const notification of batch.notifications) this.completion.accept(notification);
         this.cursor = batch.cursor;
         if (!batch.more) await sleep(this.config.pollIntervalMs, signal).catch(() => undefined);
       } catch (error) {
         if (signal.aborted) break;
-        const reason = error instanceof Error ? error.message : String(error);
-        this.metrics.sourceError(this.source.name);
-        if (!this.sourceDown) {
-          this.sourceDown = { since: Date.now(), reason };
-          this.log.write('error', 'source unreachable; the intake keeps polling and catches up from its cursor', {
-            source: this.source.name,
-            error: reason,
-          });
-        }
-        this.sourceDown.reason = reason;
+        this.sourceFailed(error, 'the intake keeps polling and catches up from its cursor');
         await sleep(backoffMs, signal).catch(() => undefined);
         backoffMs = Math.min(backoffMs * 2, MAX_SOURCE_BACKOFF_MS);
       }
     }
+  }
+
+  /** A pushed source runs until it fails; then again after a growing pause. Unacknowledged messages wait on the platform. */
+  private async pushLoop(source: PushedNotificationSource): Promise<void> {
+    const signal = this.stopping.signal;
+    let backoffMs = this.config.pollIntervalMs;
+    const reachable = () => {
+      this.sourceReachable();
+      backoffMs = this.config.pollIntervalMs;
+    };
+    while (!signal.aborted) {
+      try {
+        await source.run((notifications) => this.acceptDurably(notifications), signal, reachable);
+      } catch (error) {
+        if (signal.aborted) break;
+        this.sourceFailed(error, 'the intake keeps trying; unacknowledged messages are delivered again');
+        await sleep(backoffMs, signal).catch(() => undefined);
+        backoffMs = Math.min(backoffMs * 2, MAX_SOURCE_BACKOFF_MS);
+      }
+    }
+  }
+
+  /** Into the rules now; resolves once a commit holding their effect succeeded (the source acks then). */
+  private acceptDurably(notifications: readonly InstanceNotification[]): Promise<void> {
+    for (const notification of notifications) this.completion.accept(notification);
+    return new Promise((resolve, reject) => this.awaitingCommit.push({ resolve, reject }));
+  }
+
+  private sourceReachable(): void {
+    if (!this.sourceDown) return;
+    this.log.info('source reachable again', { source: this.source.name, downMs: Date.now() - this.sourceDown.since });
+    this.sourceDown = undefined;
+  }
+
+  private sourceFailed(error: unknown, consequence: string): void {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.metrics.sourceError(this.source.name);
+    if (!this.sourceDown) {
+      this.sourceDown = { since: Date.now(), reason };
+      this.log.write('error', `source unreachable; ${consequence}`, { source: this.source.name, error: reason });
+    }
+    this.sourceDown.reason = reason;
   }
 
   private async tickLoop(): Promise<void> {
@@ -152,7 +188,9 @@ export class IntakeEngine implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** The announcements, the changed records and the cursor, in one transaction. */
   private async write(announcements: readonly Announcement[]): Promise<void> {
+    // Taken together, before any await: a waiter's notifications are in exactly these changes.
     const changes = this.completion.takeChanges();
+    const waiting = this.awaitingCommit.splice(0);
     const cursor = this.cursor;
     const writes: StateWrite[] = changes.map(({ key, record }) => ({
       key,
@@ -178,11 +216,13 @@ export class IntakeEngine implements OnApplicationBootstrap, OnApplicationShutdo
       this.stateProblem = undefined;
     } catch (error) {
       this.completion.unwritten(changes.map((c) => c.key));
+      this.awaitingCommit.unshift(...waiting); // acknowledged after a later commit, or redelivered
       this.stateProblem = `state not written: ${error instanceof Error ? error.message : String(error)}`;
       this.log.write('warn', 'state and announcements not written; retried on the next tick', { error: String(error) });
       return;
     }
     this.writtenCursor = cursor;
+    for (const waiter of waiting) waiter.resolve();
     this.completion.published(announcements);
     for (const a of announcements) {
       this.log.info('StudyAvailable published', {

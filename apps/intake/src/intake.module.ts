@@ -8,6 +8,7 @@ import {
   QidoStudyPoller,
   StudyCompletion,
   type IntakeMetrics,
+  type NotificationSource,
   type PolledNotificationSource,
 } from '@app/intake';
 import { IntakeStateTopic, type KafkaConnection } from '@app/messaging';
@@ -18,7 +19,7 @@ import { INTAKE_CONFIG, INTAKE_METRICS, NOTIFICATION_SOURCE, SERIES_INDEX } from
 
 export interface IntakeOverrides {
   metrics?: IntakeMetrics;
-  source?: PolledNotificationSource;
+  source?: NotificationSource;
 }
 
 const DICOMWEB_CLIENT = Symbol('DicomwebClient');

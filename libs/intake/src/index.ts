@@ -17,8 +17,11 @@ export type {
   PolledNotificationSource,
   PublishReason,
   PushedNotificationSource,
+  SourceReport,
   StudySeriesIndex,
 } from './ports.js';
+export { HealthImagingSqsSource } from './sources/aws/healthimaging-sqs.js';
+export type { HealthImagingSqsOptions } from './sources/aws/healthimaging-sqs.js';
 export { OrthancChangesSource } from './sources/orthanc-changes.js';
 export type { OrthancChangesOptions } from './sources/orthanc-changes.js';
 export { QidoStudyPoller } from './sources/qido-study-poller.js';

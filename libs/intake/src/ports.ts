@@ -27,8 +27,27 @@ export interface NotificationBatch {
 export interface PushedNotificationSource {
   readonly kind: 'pushed';
   readonly name: string;
-  /** Delivers until the signal aborts; `accept` resolves once the notifications are durable (then ack). */
-  run(accept: (notifications: InstanceNotification[]) => Promise<void>, signal: AbortSignal): Promise<void>;
+  /**
+   * Delivers until the signal aborts; `accept` resolves once the notifications are durable (then
+   * ack), and rejects when they could not be made durable (then do not ack: the platform delivers
+   * again). Throws when the platform fails (the intake logs it, backs off and runs it again);
+   * `reachable` after each exchange that worked, so the intake can say the platform is back.
+   */
+  run(
+    accept: (notifications: InstanceNotification[]) => Promise<void>,
+    signal: AbortSignal,
+    reachable: () => void,
+  ): Promise<void>;
+}
+
+/** What a pushed source tells about a message it cannot use (logs and metrics; never thrown). */
+export interface SourceReport {
+  /** A message that is not a notification at all: left unacknowledged for the platform's dead-letter policy. */
+  malformed(reason: string, fields?: Record<string, unknown>): void;
+  /** A message understood and deliberately dropped (acknowledged): a deleted image set, an event type not watched. */
+  skipped(reason: string, fields?: Record<string, unknown>): void;
+  /** Anything else worth a warning line (an acknowledgement that failed: the message comes again). */
+  warn(message: string, fields?: Record<string, unknown>): void;
 }
 
 export type NotificationSource = PolledNotificationSource | PushedNotificationSource;
@@ -45,7 +64,8 @@ export interface StudySeriesIndex {
   seriesOfStudy(studyInstanceUid: string, signal?: AbortSignal): Promise<ArchivedSeries[]>;
 }
 
-export type NotificationOutcome = 'accepted' | 'own-output' | 'malformed' | 'unknown-store';
+/** 'skipped': a platform message understood and dropped on purpose (a deleted image set, an unwatched event type). */
+export type NotificationOutcome = 'accepted' | 'own-output' | 'malformed' | 'unknown-store' | 'skipped';
 export type PublishReason = 'quiet' | 'max-wait';
 export type ForgetReason = 'abandoned' | 'capacity';
 
