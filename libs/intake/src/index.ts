@@ -22,6 +22,8 @@ export type {
 } from './ports.js';
 export { HealthImagingSqsSource } from './sources/aws/healthimaging-sqs.js';
 export type { HealthImagingSqsOptions } from './sources/aws/healthimaging-sqs.js';
+export { PubSubPullSource } from './sources/google/pubsub-pull.js';
+export type { PubSubPullOptions } from './sources/google/pubsub-pull.js';
 export { OrthancChangesSource } from './sources/orthanc-changes.js';
 export type { OrthancChangesOptions } from './sources/orthanc-changes.js';
 export { QidoStudyPoller } from './sources/qido-study-poller.js';
