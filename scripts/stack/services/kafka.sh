@@ -15,6 +15,7 @@
 # required client certificate (mTLS), and OAUTH: SASL_SSL with OAUTHBEARER, the tokens being JWTs
 # of the stack's authorization server (services/auth.sh) checked against its JWKS over HTTPS (the
 # stack CA), its issuer and the Kafka audience; the three secured ones as hospitals run their brokers.
+# ACLs: StandardAuthorizer with allow.everyone.if.no.acl.found=true (open unless a test adds ACLs).
 # The broker fetches the JWKS when it starts and fails without it: launch starts auth first.
 # Env: STACK_KAFKA_PORT (19092), STACK_KAFKA_CONTROLLER_PORT (19093),
 #      STACK_KAFKA_SASL_SSL_PORT (STACK_KAFKA_PORT + 2: 19094), STACK_KAFKA_SSL_PORT (+ 3: 19095),
@@ -159,6 +160,14 @@ listener.name.oauth.oauthbearer.sasl.oauthbearer.expected.audience=$_auth_kafka_
 # KIP-368: a session ends when its token expires (or after this, if sooner); a client that has not
 # re-authenticated by then is disconnected, so an expired or revoked token stops working.
 listener.name.oauth.oauthbearer.connections.max.reauth.ms=${STACK_KAFKA_REAUTH_MS:-3600000}
+# ACLs: KRaft's StandardAuthorizer, open by default. A resource without ACLs stays open to every
+# principal, so a test's DENY ACL on its own topic or group restricts that resource only (once a
+# resource has an ACL, a principal no ACL allows is denied there). User:ANONYMOUS, the principal of
+# the PLAINTEXT and CONTROLLER listeners (the broker's own inter-broker and controller connections,
+# the harness's clients, the admin that writes the tests' ACLs), is a super user.
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=true
+super.users=User:ANONYMOUS
 log.dirs=$_kafka_dir/data
 auto.create.topics.enable=true
 num.partitions=3
