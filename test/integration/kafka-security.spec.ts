@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseConfig } from '@app/config';
 import { trustCertificateAuthorities } from '@app/credentials';
 import { phantomStudy } from '@app/dicom/phantom';
+import kafkajs, { type AclEntry } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonLogger } from '../../apps/worker/src/json-logger.js';
 import { startWorker } from '../../apps/worker/src/start-worker.js';
@@ -13,6 +14,7 @@ import { buildWorker } from '../support/worker-build.js';
 import {
   createTopics,
   EventSender,
+  kafka,
   storeInstances,
   TopicRecorder,
   uniqueTopics,
@@ -91,6 +93,62 @@ async function authAdmin(method: string, path: string, body?: unknown): Promise<
   return (await response.json()) as Record<string, unknown>;
 }
 
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+/** A topic or group name inside a RegExp. */
+const escaped = (name: string) => name.replaceAll('.', '\\.');
+
+/** An ACL on one of the test's own topics or groups for the SCRAM user (User:triage). */
+const aclFor = (
+  resourceType: 'topic' | 'group',
+  resourceName: string,
+  operation: AclEntry['operation'],
+  permissionType: AclEntry['permissionType'],
+): AclEntry => ({
+  resourceType: resourceType === 'topic' ? AclResourceTypes.TOPIC : AclResourceTypes.GROUP,
+  resourceName,
+  resourcePatternType: ResourcePatternTypes.LITERAL,
+  principal: `User:${secured.scramUsername}`,
+  host: '*',
+  operation,
+  permissionType,
+});
+
+/**
+ * Runs `body` with `acls` in force: created over the plaintext listener (User:ANONYMOUS is a
+ * super user of the stack's broker, whose authorizer leaves resources without ACLs open), seen
+ * by the broker's authorizer before `body` starts, deleted afterwards whatever happens.
+ */
+async function withAcls<T>(acls: AclEntry[], body: () => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const filters = acls.map(({ resourceType, resourceName, resourcePatternType, principal, host }) => ({
+    resourceType,
+    resourceName,
+    resourcePatternType,
+    principal,
+    host,
+    operation: AclOperationTypes.ANY,
+    permissionType: AclPermissionTypes.ANY,
+  }));
+  const inForce = async () => {
+    const found = await Promise.all(filters.map((filter) => admin.describeAcls(filter)));
+    return found.reduce((n, { resources }) => n + resources.reduce((m, r) => m + r.acls.length, 0), 0);
+  };
+  try {
+    await admin.createAcls({ acl: acls });
+    // The broker applies them when it replays the metadata record: moments later.
+    for (let tries = 0; (await inForce()) < acls.length; tries++) {
+      if (tries > 50) throw new Error('the ACLs never reached the broker');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    return await body();
+  } finally {
+    await admin.deleteAcls({ filters });
+    expect(await inForce()).toBe(0);
+    await admin.disconnect();
+  }
+}
+
 /** Starts the worker in this process with `settings`, triages a fresh phantom, checks readiness, stops. */
 async function expectTriagedOver(
   prefix: string,
@@ -134,8 +192,12 @@ async function expectTriagedOver(
 }
 
 /** Runs the built worker (main.js) with `settings` and expects it to refuse to start, quickly. */
-async function expectRefusedStart(settings: Record<string, string>, code: number, message: RegExp) {
-  const topics = uniqueTopics('kafka-security-refused');
+async function expectRefusedStart(
+  settings: Record<string, string>,
+  code: number,
+  message: RegExp,
+  topics: WorkerTopics = uniqueTopics('kafka-security-refused'),
+) {
   const started = Date.now();
   const worker = new WorkerProcess(workerMain, workerEnvironment(topics, settings));
   const exit = await worker.exited;
@@ -296,5 +358,123 @@ describe('Kafka TLS and SASL against the real broker', () => {
       EXIT_CONFIG,
       /^cannot read KAFKA_SSL_CA_FILE=.*missing\.pem \(ENOENT\)$/,
     );
+  });
+  describe('ACLs (the broker runs StandardAuthorizer; resources without ACLs stay open)', () => {
+    const { ALL, DESCRIBE, WRITE } = AclOperationTypes;
+    const { ALLOW, DENY } = AclPermissionTypes;
+
+    it('an ACL denying the consumed topic: exit 77 naming KAFKA_TOPIC_STUDY_AVAILABLE, never retried', async () => {
+      const topics = uniqueTopics('kafka-acl-topic');
+      await createTopics(topics);
+      const { fatal, ms } = await withAcls([aclFor('topic', topics.studyAvailable, ALL, DENY)], () =>
+        expectRefusedStart(
+          saslSslSettings,
+          EXIT_KAFKA_REFUSED,
+          new RegExp(
+            `^Kafka denies KAFKA_SASL_USERNAME=triage access to KAFKA_TOPIC_STUDY_AVAILABLE=${escaped(topics.studyAvailable)} ` +
+              '\\(TOPIC_AUTHORIZATION_FAILED\\); ask for ACLs allowing Describe and Read on KAFKA_TOPIC_STUDY_AVAILABLE$',
+          ),
+          topics,
+        ),
+      );
+      expect(fatal).toMatchObject({
+        refusal: 'authorization',
+        setting: 'KAFKA_TOPIC_STUDY_AVAILABLE, KAFKA_SASL_USERNAME',
+      });
+      console.warn(`ACL denying the consumed topic: exit 77 after ${ms} ms (process start included)`);
+    });
+
+    it('an ACL denying the consumer group: exit 77 naming KAFKA_GROUP_ID', async () => {
+      const topics = uniqueTopics('kafka-acl-group');
+      await createTopics(topics);
+      const { fatal, ms } = await withAcls([aclFor('group', topics.groupId, ALL, DENY)], () =>
+        expectRefusedStart(
+          saslSslSettings,
+          EXIT_KAFKA_REFUSED,
+          new RegExp(
+            `^Kafka denies KAFKA_SASL_USERNAME=triage access to KAFKA_GROUP_ID=${escaped(topics.groupId)} ` +
+              '\\(GROUP_AUTHORIZATION_FAILED\\); ask for ACLs allowing Describe and Read on KAFKA_GROUP_ID$',
+          ),
+          topics,
+        ),
+      );
+      expect(fatal).toMatchObject({ refusal: 'authorization', setting: 'KAFKA_GROUP_ID, KAFKA_SASL_USERNAME' });
+      console.warn(`ACL denying the consumer group: exit 77 after ${ms} ms (process start included)`);
+    });
+
+    it('Describe but no Write on an answer topic, Describe but no Read on the group: one line naming both', async () => {
+      const topics = uniqueTopics('kafka-acl-ops');
+      await createTopics(topics);
+      // An operator who granted Describe and forgot the rest: the allowed operations (KIP-430) tell.
+      const { fatal } = await withAcls(
+        [aclFor('topic', topics.triageCompleted, DESCRIBE, ALLOW), aclFor('group', topics.groupId, DESCRIBE, ALLOW)],
+        () =>
+          expectRefusedStart(
+            saslSslSettings,
+            EXIT_KAFKA_REFUSED,
+            new RegExp(
+              `^Kafka denies KAFKA_SASL_USERNAME=triage Write on KAFKA_TOPIC_TRIAGE_COMPLETED=${escaped(topics.triageCompleted)} ` +
+                `\\(allowed: DESCRIBE\\), Read on KAFKA_GROUP_ID=${escaped(topics.groupId)} \\(allowed: DESCRIBE\\); ` +
+                'ask for ACLs allowing Write on KAFKA_TOPIC_TRIAGE_COMPLETED, Read on KAFKA_GROUP_ID$',
+            ),
+            topics,
+          ),
+      );
+      expect(fatal).toMatchObject({
+        refusal: 'authorization',
+        setting: 'KAFKA_TOPIC_TRIAGE_COMPLETED, KAFKA_GROUP_ID, KAFKA_SASL_USERNAME',
+      });
+    });
+
+    it('an ACL added while the worker runs: readiness reports the partition retrying; answered once it is gone', async () => {
+      const topics = uniqueTopics('kafka-acl-runtime');
+      await createTopics(topics);
+      const recorder = new TopicRecorder();
+      const sender = new EventSender(topics.studyAvailable);
+      await recorder.start([topics.triageCompleted, topics.triageFailed, topics.deadLetter]);
+      await sender.connect();
+      const logger = new JsonLogger('info', { service: 'kafka-acl-runtime' }, () => undefined);
+      const worker = await startWorker(parseConfig(workerEnvironment(topics, saslSslSettings)), logger);
+      const readiness = async () => {
+        const response = await fetch(`http://127.0.0.1:${worker.lifecycle.httpPort}/health/ready`);
+        return ((await response.json()) as { checks: { kafka: { ok: boolean; reason?: string } } }).checks.kafka;
+      };
+      try {
+        expect(await readiness()).toEqual({ ok: true });
+        const study = phantomStudy();
+        await storeInstances(study.series.flatMap((s) => s.instances.map((i) => i.bytes)));
+        let eventId = '';
+        let sent = 0;
+        let notReady = 0;
+        await withAcls([aclFor('topic', topics.triageCompleted, WRITE, DENY)], async () => {
+          ({ eventId } = await sender.study({ studyInstanceUid: study.studyInstanceUid }));
+          sent = performance.now();
+          const deadline = Date.now() + 150_000;
+          let kafkaCheck = await readiness();
+          while (kafkaCheck.ok && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 500));
+            kafkaCheck = await readiness();
+          }
+          expect(kafkaCheck).toEqual({
+            ok: false,
+            reason: 'partitions 0 are retrying a message they could not finish',
+          });
+          notReady = performance.now();
+          expect(recorder.messages).toEqual([]);
+        });
+        const allowed = performance.now();
+        // The ACL gone, the next redelivery answers (nothing failed, nothing parked).
+        const answer = await recorder.waitFor('the answer', (m) => m.json?.correlationId === eventId, 120_000);
+        expect(answer.topic).toBe(topics.triageCompleted);
+        console.warn(
+          `ACL added at run time: readiness false ${((notReady - sent) / 1000).toFixed(1)} s after StudyAvailable, ` +
+            `TriageCompleted ${((performance.now() - allowed) / 1000).toFixed(1)} s after the ACL was deleted`,
+        );
+        await expect.poll(readiness, { timeout: 10_000 }).toEqual({ ok: true });
+        expect(recorder.messages.filter((m) => m.topic !== topics.triageCompleted)).toEqual([]);
+      } finally {
+        await Promise.all([worker.close(), sender.disconnect(), recorder.stop()]);
+      }
+    }, 300_000);
   });
 });

@@ -12,7 +12,8 @@ import { startWorker } from './start-worker.js';
  *
  * Exit codes at start-up (docs/worker.md): 78 a setting is wrong or a file it names is
  * unreadable (EX_CONFIG); 77 Kafka refused our credentials, certificates or security
- * protocol (EX_NOPERM; retrying cannot help); 1 anything else.
+ * protocol, or its ACLs deny a configured topic or the consumer group (EX_NOPERM; retrying
+ * cannot help); 1 anything else.
  */
 const EXIT_CONFIG = 78;
 const EXIT_KAFKA_REFUSED = 77;

@@ -4,7 +4,7 @@ import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { AppConfig } from '@app/config';
 import { trustCertificateAuthorities } from '@app/credentials';
 import type { VolumeAnalyzer } from '@app/inference';
-import { openKafkaConnection, probeKafkaAccess } from '@app/messaging';
+import { openKafkaConnection, probeKafkaAccess, workerAccessNeeds } from '@app/messaging';
 import { JsonLogger } from './json-logger.js';
 import { ANALYZER } from './tokens.js';
 import { WorkerLifecycle } from './worker-lifecycle.js';
@@ -14,7 +14,7 @@ import { createTransport, WorkerModule } from './worker.module.js';
  * The worker as a Nest microservice on our Kafka transport, consuming once this resolves.
  * `close()` runs the same shutdown as SIGTERM. Rejects with KafkaSettingsFileError or
  * CredentialsFileError (a file named by a setting is unreadable) or KafkaAccessError (the broker refused our
- * credentials, certificates or protocol) without retrying.
+ * credentials, certificates or protocol, or its ACLs deny a configured topic or the group) without retrying.
  */
 export async function startWorker(config: AppConfig, logger: JsonLogger) {
   if (config.https.caFile) {
@@ -25,8 +25,13 @@ export async function startWorker(config: AppConfig, logger: JsonLogger) {
     // OAUTHBEARER: each token obtained (client, lifetime, scope; never the token).
     onToken: (event) => logger.write('info', 'Kafka access token obtained', { ...event }),
   });
-  // Refused credentials or certificates end start-up here: unretried, before the model loads.
-  await probeKafkaAccess(kafkaConnection, (level, msg, fields) => logger.write(level, msg, fields));
+  // Refused credentials or certificates, or ACLs denying a topic or the group, end start-up here:
+  // unretried, before the model loads.
+  await probeKafkaAccess(
+    kafkaConnection,
+    (level, msg, fields) => logger.write(level, msg, fields),
+    workerAccessNeeds(config.kafka),
+  );
   const transport = createTransport(config, kafkaConnection, logger);
   const app = await NestFactory.createMicroservice<MicroserviceOptions>(
     WorkerModule.forRoot(config, logger, transport, kafkaConnection),

@@ -39,8 +39,16 @@ export type { KafkaStudyTransportOptions, MessageLoop } from './transport/kafka-
 export { DEAD_LETTER_HEADERS, KafkaEventPublisher } from './kafka-publisher.js';
 export { IntakeStateTopic } from './intake-state-topic.js';
 export type { IntakeStateTopicOptions, StateWrite } from './intake-state-topic.js';
-export { KafkaAccessError, kafkaAccessRefusal, probeKafkaAccess } from './kafka-access.js';
+export {
+  authorizationRefusal,
+  KafkaAccessError,
+  kafkaAccessRefusal,
+  kafkaPrincipal,
+  probeKafkaAccess,
+  workerAccessNeeds,
+} from './kafka-access.js';
 export type { KafkaRefusal } from './kafka-access.js';
+export type { KafkaAccessNeeds, KafkaDenial, KafkaResourceSetting } from './kafka-authorization.js';
 export { KafkaSettingsFileError, openKafkaConnection } from './kafka-connection.js';
 export type { KafkaConnection } from './kafka-connection.js';
 export type { KafkaLog } from './kafka-log.js';

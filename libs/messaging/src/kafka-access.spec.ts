@@ -6,9 +6,21 @@ import {
   KafkaJSProtocolError,
   KafkaJSSASLAuthenticationError,
 } from 'kafkajs';
-import { describe, expect, it } from 'vitest';
-import { KafkaAccessError, kafkaAccessRefusal } from './kafka-access.js';
-import type { KafkaConnection } from './kafka-connection.js';
+import { describe, expect, it, vi } from 'vitest';
+import {
+  authorizationRefusal,
+  KafkaAccessError,
+  kafkaAccessDenials,
+  kafkaAccessRefusal,
+  kafkajsCluster,
+  kafkaPrincipal,
+  workerAccessNeeds,
+  type KafkajsBroker,
+  type KafkajsCluster,
+} from './kafka-access.js';
+import { ACL_OPERATIONS, OPERATIONS_UNKNOWN, type KafkaDenial } from './kafka-authorization.js';
+import { createKafkaClient, type KafkaConnection } from './kafka-connection.js';
+import type { KafkaLog } from './kafka-log.js';
 
 // kafkajs' types declare no constructor arguments, but the class needs its message.
 const SaslAuthenticationError = KafkaJSSASLAuthenticationError as unknown as new (message: string) => Error;
@@ -187,6 +199,205 @@ describe('kafkaAccessRefusal', () => {
     it('an unreachable token endpoint is left to the retries', () => {
       const unreachable = new Error('the token endpoint https://idp.example is unreachable (ECONNREFUSED)');
       expect(kafkaAccessRefusal(afterRetries(unreachable), withSecretFile, { fresh: true })).toBe(undefined);
+    });
+  });
+});
+
+const bits = (...ops: (keyof typeof ACL_OPERATIONS)[]) => ops.reduce((f, op) => f | (1 << ACL_OPERATIONS[op]), 0);
+const allowedAll = (name: string) => ({
+  name,
+  errorCode: 0,
+  authorizedOperations: bits('READ', 'WRITE', 'DESCRIBE'),
+});
+const everyTopic = ['studies', 'completed', 'failed', 'dead'].map(allowedAll);
+const protocolError = (type: string) => Object.assign(new KafkaJSProtocolError(type), { type });
+
+describe('ACL denials', () => {
+  const needs = workerAccessNeeds({
+    groupId: 'worker',
+    topics: { studyAvailable: 'studies', triageCompleted: 'completed', triageFailed: 'failed', deadLetter: 'dead' },
+  });
+  const topicDenied: KafkaDenial = {
+    kind: 'topic',
+    setting: 'KAFKA_TOPIC_STUDY_AVAILABLE',
+    name: 'studies',
+    needs: ['DESCRIBE', 'READ'],
+    reason: 'TOPIC_AUTHORIZATION_FAILED',
+    describe: true,
+  };
+  const writeMissing: KafkaDenial = {
+    kind: 'topic',
+    setting: 'KAFKA_TOPIC_TRIAGE_COMPLETED',
+    name: 'completed',
+    needs: ['WRITE'],
+    reason: 'allowed: DESCRIBE',
+    describe: false,
+  };
+
+  it('one line naming the setting, the principal, the broker error and the ACLs to ask for', () => {
+    const refused = authorizationRefusal([topicDenied], saslSsl.security);
+    expect(refused).toBeInstanceOf(KafkaAccessError);
+    expect(refused).toMatchObject({
+      refusal: 'authorization',
+      setting: 'KAFKA_TOPIC_STUDY_AVAILABLE, KAFKA_SASL_USERNAME',
+      message:
+        'Kafka denies KAFKA_SASL_USERNAME=triage access to KAFKA_TOPIC_STUDY_AVAILABLE=studies (TOPIC_AUTHORIZATION_FAILED); ask for ACLs allowing Describe and Read on KAFKA_TOPIC_STUDY_AVAILABLE',
+    });
+  });
+
+  it('every denial in the one line', () => {
+    expect(authorizationRefusal([topicDenied, writeMissing], mtls.security)).toMatchObject({
+      setting: 'KAFKA_TOPIC_STUDY_AVAILABLE, KAFKA_TOPIC_TRIAGE_COMPLETED, KAFKA_SSL_CERT_FILE',
+      message:
+        'Kafka denies the client certificate KAFKA_SSL_CERT_FILE=/tls/c.crt access to KAFKA_TOPIC_STUDY_AVAILABLE=studies (TOPIC_AUTHORIZATION_FAILED), ' +
+        'Write on KAFKA_TOPIC_TRIAGE_COMPLETED=completed (allowed: DESCRIBE); ' +
+        'ask for ACLs allowing Describe and Read on KAFKA_TOPIC_STUDY_AVAILABLE, Write on KAFKA_TOPIC_TRIAGE_COMPLETED',
+    });
+  });
+
+  it('names the principal as the settings make it', () => {
+    expect(kafkaPrincipal(plaintext.security)).toEqual({
+      setting: 'KAFKA_SECURITY_PROTOCOL',
+      text: 'the anonymous client (KAFKA_SECURITY_PROTOCOL=PLAINTEXT)',
+    });
+    expect(kafkaPrincipal({ protocol: 'SSL', tls: {} }).text).toBe('the anonymous TLS client (no KAFKA_SSL_CERT_FILE)');
+    expect(
+      kafkaPrincipal({
+        protocol: 'SASL_SSL',
+        tls: {},
+        sasl: {
+          mechanism: 'oauthbearer',
+          client: {
+            kind: 'private-key-jwt',
+            tokenUrl: 'https://idp/token',
+            clientId: 'triage-kafka',
+            privateKeyFile: '/k',
+          },
+        },
+      }),
+    ).toEqual({ setting: 'KAFKA_SASL_OAUTH_CLIENT_ID', text: 'KAFKA_SASL_OAUTH_CLIENT_ID=triage-kafka' });
+  });
+
+  it("a client's own request refused by an ACL is a refusal too (the consumer's or producer's start)", () => {
+    const denied = Object.assign(
+      new KafkaJSProtocolError('Not authorized to access group: Group authorization failed'),
+      {
+        type: 'GROUP_AUTHORIZATION_FAILED',
+      },
+    );
+    expect(kafkaAccessRefusal(afterRetries(denied), saslSsl, { fresh: false })).toMatchObject({
+      refusal: 'authorization',
+      setting: 'KAFKA_SASL_USERNAME',
+      message:
+        'Kafka denies KAFKA_SASL_USERNAME=triage a request (GROUP_AUTHORIZATION_FAILED); check the ACLs of its topics and consumer group',
+    });
+  });
+
+  it("kafkajs 2.2.4's cluster is reachable (else the probe logs that ACLs are not checked)", () => {
+    const cluster = kafkajsCluster(createKafkaClient(plaintext, () => undefined, { retries: 0 }));
+    expect(cluster).toBeDefined();
+    for (const method of ['connect', 'disconnect', 'refreshMetadata', 'findBroker'] as const) {
+      expect(typeof cluster?.[method]).toBe('function');
+    }
+  });
+
+  describe('kafkaAccessDenials (against a stand-in for kafkajs cluster)', () => {
+    const versions = { 3: { minVersion: 0, maxVersion: 13 }, 15: { minVersion: 0, maxVersion: 6 } };
+
+    function standIn(options: {
+      topics?: { name: string; errorCode: number; authorizedOperations: number }[];
+      findCoordinator?: () => Promise<{ coordinator: { nodeId: number } }>;
+      group?: { groupId: string; errorCode: number; authorizedOperations: number };
+      versions?: KafkajsBroker['versions'];
+    }) {
+      const sent: number[] = [];
+      const broker: KafkajsBroker = {
+        versions: options.versions ?? versions,
+        connectionPool: {
+          send: async <T>(request: { request: { apiKey: number } }) => {
+            sent.push(request.request.apiKey);
+            return (request.request.apiKey === 3 ? (options.topics ?? []) : [options.group]) as T;
+          },
+        },
+        findGroupCoordinator: options.findCoordinator ?? (async () => ({ coordinator: { nodeId: 1 } })),
+      };
+      const cluster: KafkajsCluster = {
+        connect: async () => undefined,
+        disconnect: async () => undefined,
+        refreshMetadata: async () => undefined,
+        findBroker: async () => broker,
+        brokerPool: { seedBroker: broker },
+      };
+      return { cluster, sent };
+    }
+
+    it('nothing denied: Metadata, FindCoordinator, DescribeGroups, no denial', async () => {
+      const { cluster, sent } = standIn({
+        topics: everyTopic,
+        group: { groupId: 'worker', errorCode: 0, authorizedOperations: bits('READ', 'DESCRIBE') },
+      });
+      const log = vi.fn<KafkaLog>();
+      expect(await kafkaAccessDenials(cluster, needs, log, 1000)).toEqual([]);
+      expect(sent).toEqual([3, 15]);
+      expect(log).not.toHaveBeenCalled();
+    });
+
+    it('FindCoordinator refused (no Describe on the group): a group denial, no DescribeGroups', async () => {
+      const { cluster, sent } = standIn({
+        topics: everyTopic,
+        findCoordinator: () => Promise.reject(afterRetries(protocolError('GROUP_AUTHORIZATION_FAILED'))),
+      });
+      expect(await kafkaAccessDenials(cluster, needs, vi.fn<KafkaLog>(), 1000)).toEqual([
+        expect.objectContaining({ setting: 'KAFKA_GROUP_ID', reason: 'GROUP_AUTHORIZATION_FAILED' }),
+      ]);
+      expect(sent).toEqual([3]);
+    });
+
+    it('waits for a coordinator a new cluster has not elected yet, then checks', async () => {
+      let calls = 0;
+      const { cluster } = standIn({
+        topics: everyTopic,
+        findCoordinator: async () => {
+          if (++calls < 3) throw protocolError('GROUP_COORDINATOR_NOT_AVAILABLE');
+          return { coordinator: { nodeId: 1 } };
+        },
+        group: { groupId: 'worker', errorCode: 0, authorizedOperations: bits('DESCRIBE') },
+      });
+      expect(await kafkaAccessDenials(cluster, needs, vi.fn<KafkaLog>(), 5000)).toEqual([
+        expect.objectContaining({ setting: 'KAFKA_GROUP_ID', needs: ['READ'] }),
+      ]);
+      expect(calls).toBe(3);
+    });
+
+    it('no coordinator in time, or a broker too old to say: logged, left to the clients', async () => {
+      const log = vi.fn<KafkaLog>();
+      const { cluster } = standIn({
+        topics: everyTopic,
+        findCoordinator: () => Promise.reject(protocolError('GROUP_COORDINATOR_NOT_AVAILABLE')),
+      });
+      expect(await kafkaAccessDenials(cluster, needs, log, 0)).toEqual([]);
+      expect(log).toHaveBeenCalledWith('warn', expect.stringMatching(/group ACLs not checked/), expect.anything());
+
+      const old = standIn({ versions: { 3: { minVersion: 0, maxVersion: 7 }, 15: { minVersion: 0, maxVersion: 2 } } });
+      const oldLog = vi.fn<KafkaLog>();
+      expect(await kafkaAccessDenials(old.cluster, needs, oldLog, 0)).toEqual([]);
+      expect(old.sent).toEqual([]);
+      expect(oldLog.mock.calls.map(([, msg]) => msg)).toEqual([
+        'the Kafka broker answers no Metadata v8: topic ACLs not checked at start-up',
+        'the Kafka broker answers no DescribeGroups v3: Read on the consumer group not checked',
+      ]);
+    });
+
+    it('denied topics and group together', async () => {
+      const { cluster } = standIn({
+        topics: [
+          { name: 'studies', errorCode: 29, authorizedOperations: OPERATIONS_UNKNOWN },
+          ...['completed', 'failed', 'dead'].map(allowedAll),
+        ],
+        group: { groupId: 'worker', errorCode: 0, authorizedOperations: bits('DESCRIBE') },
+      });
+      const denials = await kafkaAccessDenials(cluster, needs, vi.fn<KafkaLog>(), 0);
+      expect(denials.map((d) => d.setting)).toEqual(['KAFKA_TOPIC_STUDY_AVAILABLE', 'KAFKA_GROUP_ID']);
     });
   });
 });

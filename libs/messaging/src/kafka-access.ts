@@ -1,4 +1,16 @@
-import type { KafkaOAuthClient } from '@app/config';
+import type { KafkaOAuthClient, KafkaSecurity } from '@app/config';
+import type { Kafka } from 'kafkajs';
+import {
+  describeGroupsRequest,
+  groupDenial,
+  metadataRequest,
+  topicDenials,
+  type AclOperationName,
+  type KafkaAccessNeeds,
+  type KafkaDenial,
+  type KafkaResourceSetting,
+  type RawKafkaRequest,
+} from './kafka-authorization.js';
 import { createKafkaClient, type KafkaConnection } from './kafka-connection.js';
 import type { KafkaLog } from './kafka-log.js';
 
@@ -13,9 +25,12 @@ import type { KafkaLog } from './kafka-log.js';
  *   (or to the system's CAs), or does not name the host of KAFKA_BROKERS;
  * - client-certificate: a mutual-TLS listener wants a client certificate it trusts;
  * - security-protocol: the listener speaks another protocol (plaintext to a TLS port, TLS to
- *   a plaintext one, SASL to a listener without it).
+ *   a plaintext one, SASL to a listener without it);
+ * - authorization: the broker's ACLs deny this principal a topic or the consumer group it is
+ *   configured to use (or an operation it needs there: Read, Write).
  */
-export type KafkaRefusal = 'authentication' | 'untrusted-certificate' | 'client-certificate' | 'security-protocol';
+export type KafkaRefusal =
+  'authentication' | 'untrusted-certificate' | 'client-certificate' | 'security-protocol' | 'authorization';
 
 export class KafkaAccessError extends Error {
   constructor(
@@ -47,6 +62,14 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
 
 /** TLS alerts a broker sends when it wants (another) client certificate. */
 const CLIENT_CERTIFICATE_ALERT = /ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|HANDSHAKE_FAILURE)/;
+
+/** kafkajs' names of the protocol's authorization errors (its KafkaJSProtocolError `type`). */
+const AUTHORIZATION_FAILED = new Set([
+  'TOPIC_AUTHORIZATION_FAILED',
+  'GROUP_AUTHORIZATION_FAILED',
+  'CLUSTER_AUTHORIZATION_FAILED',
+  'TRANSACTIONAL_ID_AUTHORIZATION_FAILED',
+]);
 
 interface ErrorFacts {
   name?: string;
@@ -129,6 +152,17 @@ export function kafkaAccessRefusal(
         : `the Kafka broker (${brokers}) requires a client certificate (mutual TLS); set KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE`,
     );
   }
+  // A client's own request refused by an ACL (the probe's checks name the resource; this one,
+  // for the clients' start, only the principal).
+  const denied = has((l) => AUTHORIZATION_FAILED.has(l.type ?? ''));
+  if (denied) {
+    const principal = kafkaPrincipal(security);
+    return refuse(
+      'authorization',
+      principal.setting,
+      `Kafka denies ${principal.text} a request (${denied.type}); check the ACLs of its topics and consumer group`,
+    );
+  }
   const mismatch = protocolMismatch(chain, security.protocol, options.fresh);
   if (mismatch) {
     return refuse(
@@ -195,21 +229,216 @@ function protocolMismatch(chain: ErrorFacts[], protocol: string, fresh: boolean)
   return undefined;
 }
 
+/** Who the broker sees: the setting that makes this client's principal, and how to say it. */
+export function kafkaPrincipal(security: KafkaSecurity): { setting: string; text: string } {
+  switch (security.protocol) {
+    case 'PLAINTEXT':
+      return { setting: 'KAFKA_SECURITY_PROTOCOL', text: 'the anonymous client (KAFKA_SECURITY_PROTOCOL=PLAINTEXT)' };
+    case 'SSL': {
+      const certificate = security.tls.clientCertificate;
+      return certificate
+        ? { setting: 'KAFKA_SSL_CERT_FILE', text: `the client certificate KAFKA_SSL_CERT_FILE=${certificate.certFile}` }
+        : { setting: 'KAFKA_SSL_CERT_FILE', text: 'the anonymous TLS client (no KAFKA_SSL_CERT_FILE)' };
+    }
+    case 'SASL_SSL':
+      return security.sasl.mechanism === 'oauthbearer'
+        ? { setting: 'KAFKA_SASL_OAUTH_CLIENT_ID', text: `KAFKA_SASL_OAUTH_CLIENT_ID=${security.sasl.client.clientId}` }
+        : { setting: 'KAFKA_SASL_USERNAME', text: `KAFKA_SASL_USERNAME=${security.sasl.username}` };
+  }
+}
+
+const operationWord = (op: AclOperationName) => op.charAt(0) + op.slice(1).toLowerCase();
+
+/**
+ * One refusal for everything the ACLs deny, naming each setting, e.g. `Kafka denies
+ * KAFKA_SASL_USERNAME=triage access to KAFKA_TOPIC_STUDY_AVAILABLE=studies
+ * (TOPIC_AUTHORIZATION_FAILED); ask for ACLs allowing Describe and Read on KAFKA_TOPIC_STUDY_AVAILABLE`.
+ */
+export function authorizationRefusal(
+  denials: KafkaDenial[],
+  security: KafkaSecurity,
+  cause?: unknown,
+): KafkaAccessError {
+  const principal = kafkaPrincipal(security);
+  const what = denials.map((d) =>
+    d.describe
+      ? `access to ${d.setting}=${d.name} (${d.reason})`
+      : `${d.needs.map(operationWord).join(' and ')} on ${d.setting}=${d.name} (${d.reason})`,
+  );
+  const ask = denials.map((d) => `${d.needs.map(operationWord).join(' and ')} on ${d.setting}`);
+  const settings = [...new Set(denials.map((d) => d.setting)), principal.setting];
+  return new KafkaAccessError(
+    'authorization',
+    settings.join(', '),
+    `Kafka denies ${principal.text} ${what.join(', ')}; ask for ACLs allowing ${ask.join(', ')}`,
+    cause,
+  );
+}
+
+/** The parts of kafkajs 2.2's own Broker and Cluster (not in its typings) the ACL checks use. */
+export interface KafkajsBroker {
+  versions: Record<number, { minVersion: number; maxVersion: number } | undefined> | null;
+  connectionPool: { send<T>(request: RawKafkaRequest<T>): Promise<T> };
+  findGroupCoordinator(request: {
+    groupId: string;
+    coordinatorType: number;
+  }): Promise<{ coordinator: { nodeId: number } }>;
+}
+export interface KafkajsCluster {
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  refreshMetadata(): Promise<void>;
+  findBroker(request: { nodeId: number }): Promise<KafkajsBroker>;
+  brokerPool: { seedBroker?: KafkajsBroker };
+}
+
+/**
+ * A kafkajs Cluster of this client (its TLS, SASL, socket and retry options), never creating
+ * topics: the one kafka.admin() builds, got at through the factory kafkajs keeps under a
+ * private symbol. Undefined if a kafkajs release moved it (kafka-access.spec.ts pins 2.2.4's).
+ */
+export function kafkajsCluster(kafka: Kafka): KafkajsCluster | undefined {
+  const key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === 'private:Kafka:createCluster');
+  const create = key ? (kafka as unknown as Record<symbol, unknown>)[key] : undefined;
+  if (typeof create !== 'function') return undefined;
+  return (create as (options: { allowAutoTopicCreation: boolean }) => KafkajsCluster)({
+    allowAutoTopicCreation: false,
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** kafkajs' name for a protocol error anywhere in the chain (e.g. GROUP_AUTHORIZATION_FAILED). */
+const protocolType = (error: unknown) => errorChain(error).find((l) => l.type)?.type;
+
+/**
+ * The topics' and the group's ACLs for this principal (kafka-authorization.ts). Whatever is
+ * denied comes back as denials; anything else (a broker too old to say, a coordinator not yet
+ * elected after `coordinatorWaitMs`) is logged and left to the clients.
+ */
+export async function kafkaAccessDenials(
+  cluster: KafkajsCluster,
+  needs: KafkaAccessNeeds,
+  log: KafkaLog,
+  coordinatorWaitMs: number,
+): Promise<KafkaDenial[]> {
+  const denials: KafkaDenial[] = [];
+  const broker = cluster.brokerPool.seedBroker;
+  const topics = [...new Set([...needs.read, ...needs.write].map((t) => t.name))];
+  if (!broker || (broker.versions?.[3]?.maxVersion ?? 0) < 8) {
+    log('warn', 'the Kafka broker answers no Metadata v8: topic ACLs not checked at start-up', {});
+  } else if (topics.length > 0) {
+    denials.push(...topicDenials(needs, await broker.connectionPool.send(metadataRequest(topics))));
+  }
+  if (needs.group && broker) {
+    const denial = await groupAccess(cluster, broker, needs.group, log, coordinatorWaitMs);
+    if (denial) denials.push(denial);
+  }
+  return denials;
+}
+
+/** FindCoordinator (Describe on the group), then DescribeGroups v3 at the coordinator (Read). */
+async function groupAccess(
+  cluster: KafkajsCluster,
+  broker: KafkajsBroker,
+  group: KafkaResourceSetting,
+  log: KafkaLog,
+  waitMs: number,
+): Promise<KafkaDenial | undefined> {
+  const deadline = Date.now() + waitMs;
+  let nodeId: number | undefined;
+  while (nodeId === undefined) {
+    try {
+      ({ nodeId } = (await broker.findGroupCoordinator({ groupId: group.name, coordinatorType: 0 })).coordinator);
+    } catch (error) {
+      const type = protocolType(error);
+      if (type === 'GROUP_AUTHORIZATION_FAILED') {
+        return groupDenial(group, { groupId: group.name, errorCode: 30, authorizedOperations: 0 });
+      }
+      // A new cluster elects the group coordinator when the first group asks (seconds).
+      if (type !== 'GROUP_COORDINATOR_NOT_AVAILABLE' || Date.now() > deadline) {
+        log('warn', 'no Kafka group coordinator yet: the consumer group ACLs not checked at start-up', {
+          groupId: group.name,
+          error: (error as Error).message,
+        });
+        return undefined;
+      }
+      await sleep(250);
+    }
+  }
+  await cluster.refreshMetadata();
+  const coordinator = await cluster.findBroker({ nodeId });
+  if ((coordinator.versions?.[15]?.maxVersion ?? 0) < 3) {
+    log('warn', 'the Kafka broker answers no DescribeGroups v3: Read on the consumer group not checked', {});
+    return undefined;
+  }
+  const [description] = await coordinator.connectionPool.send(describeGroupsRequest([group.name]));
+  return description ? groupDenial(group, description) : undefined;
+}
+
+/** What the worker uses: its consumed topic and group (Read), its three answer topics (Write). */
+export function workerAccessNeeds(kafka: {
+  groupId: string;
+  topics: { studyAvailable: string; triageCompleted: string; triageFailed: string; deadLetter: string };
+}): KafkaAccessNeeds {
+  const { topics } = kafka;
+  return {
+    read: [{ setting: 'KAFKA_TOPIC_STUDY_AVAILABLE', name: topics.studyAvailable }],
+    write: [
+      { setting: 'KAFKA_TOPIC_TRIAGE_COMPLETED', name: topics.triageCompleted },
+      { setting: 'KAFKA_TOPIC_TRIAGE_FAILED', name: topics.triageFailed },
+      { setting: 'KAFKA_TOPIC_DEAD_LETTER', name: topics.deadLetter },
+    ],
+    group: { setting: 'KAFKA_GROUP_ID', name: kafka.groupId },
+  };
+}
+
 /**
  * One connection attempt without kafkajs' retries, before the real clients connect: refused
  * settings fail start-up in milliseconds instead of after every retry of every client. Any
  * other failure (a broker still starting) is left to the clients, which retry.
+ *
+ * With `needs`, the same connection then asks what the ACLs allow this principal on those
+ * topics and that group (kafka-authorization.ts: Metadata v8 and DescribeGroups v3, nothing
+ * created, joined or written) and throws one KafkaAccessError ('authorization') naming every
+ * setting whose resource is denied. Errors of these requests that are not denials are logged
+ * and left to the clients.
  */
-export async function probeKafkaAccess(connection: KafkaConnection, log: KafkaLog): Promise<void> {
+export async function probeKafkaAccess(
+  connection: KafkaConnection,
+  log: KafkaLog,
+  needs?: KafkaAccessNeeds,
+  options: { coordinatorWaitMs?: number } = {},
+): Promise<void> {
   // Quiet: the probe's own failure is reported once, by us, not per retry by kafkajs.
-  const admin = createKafkaClient(connection, () => undefined, { retries: 0 }).admin();
+  const kafka = createKafkaClient(connection, () => undefined, { retries: 0 });
+  const cluster = needs ? kafkajsCluster(kafka) : undefined;
+  if (needs && !cluster) log('warn', 'this kafkajs hides its cluster: Kafka ACLs not checked at start-up', {});
+  const client = cluster ?? kafka.admin();
   try {
-    await admin.connect();
-  } catch (error) {
-    const refused = kafkaAccessRefusal(error, connection, { fresh: true });
-    if (refused) throw refused;
-    log('warn', 'Kafka not reachable yet; the clients will retry', { error: (error as Error).message });
+    try {
+      await client.connect();
+    } catch (error) {
+      const refused = kafkaAccessRefusal(error, connection, { fresh: true });
+      if (refused) throw refused;
+      log('warn', 'Kafka not reachable yet; the clients will retry', { error: (error as Error).message });
+      return;
+    }
+    if (!cluster || !needs) return;
+    let denials: KafkaDenial[];
+    try {
+      denials = await kafkaAccessDenials(cluster, needs, log, options.coordinatorWaitMs ?? 5_000);
+    } catch (error) {
+      const refused = kafkaAccessRefusal(error, connection, { fresh: false });
+      if (refused) throw refused;
+      log('warn', 'Kafka ACLs not checked at start-up; the clients will find out', {
+        error: (error as Error).message,
+        type: protocolType(error),
+      });
+      return;
+    }
+    if (denials.length > 0) throw authorizationRefusal(denials, connection.security);
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    await client.disconnect().catch(() => undefined);
   }
 }
