@@ -1,10 +1,17 @@
 import { PubSub } from '@google-cloud/pubsub';
-import { PubSubPullSource, type InstanceNotification, type SourceReport } from '@app/intake';
+import {
+  PubSubPullSource,
+  PubSubPushSource,
+  PushEndpoint,
+  type InstanceNotification,
+  type SourceReport,
+} from '@app/intake';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DICOM_STORE,
   instanceAttributes,
   instanceResourceName,
+  pushBody,
   SERIES,
   STUDY,
 } from '../fixtures/cloud/google-healthcare.js';
@@ -126,4 +133,72 @@ describe.skipIf(!binary)('Google Cloud Healthcare through a Pub/Sub pull subscri
     expect(report.malformedReasons.length).toBeGreaterThanOrEqual(2); // nacked: it keeps coming (dead-letter policy's job)
     expect(report.skippedReasons).toEqual(['unknown-store']);
   }, 60_000);
+});
+
+describe('Google Cloud Healthcare through a Pub/Sub push subscription (documented push bodies)', () => {
+  const token = 'push-s3cret';
+  let endpoint: PushEndpoint;
+  const stop = new AbortController();
+  let running: Promise<void>;
+  const report = new Reports();
+  const accepted: InstanceNotification[][] = [];
+  let acceptFails = false;
+
+  beforeAll(async () => {
+    endpoint = new PushEndpoint({ port: 0, host: '127.0.0.1', path: '/pubsub', token: () => token });
+    const source = new PubSubPushSource({ store: 'google', dicomStore: DICOM_STORE, endpoint, report });
+    running = source.run(
+      (n) => {
+        accepted.push(n);
+        return acceptFails ? Promise.reject(new Error('state not written')) : Promise.resolve();
+      },
+      stop.signal,
+      () => undefined,
+    );
+    while (endpoint.port === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+  });
+  afterAll(async () => {
+    stop.abort();
+    await running;
+  });
+
+  const push = (body: string, auth = `Bearer ${token}`) =>
+    fetch(`http://127.0.0.1:${endpoint.port}/pubsub`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: auth },
+      body,
+    });
+
+  it('204 (ack) once durable, 503 (nack) when not, 400 for a malformed body, 204 for another store, 401 without the token', async () => {
+    const sopUid = `${SERIES}.7`;
+    expect((await push(pushBody(instanceResourceName(sopUid), instanceAttributes(sopUid)))).status).toBe(204);
+    expect(accepted).toEqual([
+      [
+        {
+          store: 'google',
+          level: 'instance',
+          studyInstanceUid: STUDY,
+          seriesInstanceUid: SERIES,
+          sopInstanceUid: sopUid,
+        },
+      ],
+    ]);
+    acceptFails = true;
+    try {
+      expect((await push(pushBody(instanceResourceName(sopUid)))).status).toBe(503);
+    } finally {
+      acceptFails = false;
+    }
+    expect((await push('{"message": {}}')).status).toBe(400);
+    expect(
+      (
+        await push(
+          pushBody('projects/x/locations/y/datasets/z/dicomStores/w/dicomWeb/studies/1.2/series/1.3/instances/1.4'),
+        )
+      ).status,
+    ).toBe(204);
+    expect((await push(pushBody(instanceResourceName(sopUid)), 'Bearer wrong')).status).toBe(401);
+    expect(report.malformedReasons).toContain('push body has no message.data');
+    expect(report.skippedReasons).toContain('unknown-store');
+  });
 });
