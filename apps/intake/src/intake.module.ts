@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { IntakeConfig } from '@app/config';
-import { httpAuthProvider } from '@app/credentials';
+import { httpAuthProvider, type AuthProvider } from '@app/credentials';
 import { createDicomwebClient, type DicomwebClient } from '@app/dicomweb';
 import {
   DicomwebSeriesIndex,
@@ -9,11 +9,11 @@ import {
   StudyCompletion,
   type IntakeMetrics,
   type NotificationSource,
-  type PolledNotificationSource,
 } from '@app/intake';
 import { IntakeStateTopic, type KafkaConnection } from '@app/messaging';
 import { HealthServer, JsonLogger } from '@app/service';
 import { OtelIntakeMetrics } from '@app/telemetry';
+import { cloudSourceFor } from './cloud-sources.js';
 import { IntakeEngine } from './intake-engine.js';
 import { INTAKE_CONFIG, INTAKE_METRICS, NOTIFICATION_SOURCE, SERIES_INDEX } from './tokens.js';
 
@@ -23,10 +23,18 @@ export interface IntakeOverrides {
 }
 
 const DICOMWEB_CLIENT = Symbol('DicomwebClient');
+const DICOMWEB_AUTH = Symbol('DicomwebAuth');
 
-/** The source of this configuration: Orthanc's change log, or a QIDO-RS poller of the archive. */
-function sourceFor(config: IntakeConfig, client: DicomwebClient, log: JsonLogger): PolledNotificationSource {
+/** The source of this configuration: Orthanc's change log, a QIDO-RS poller, or a cloud platform's. */
+function sourceFor(
+  config: IntakeConfig,
+  client: DicomwebClient,
+  auth: AuthProvider,
+  log: JsonLogger,
+  metrics: IntakeMetrics,
+): NotificationSource {
   const source = config.source;
+  if (source.kind !== 'orthanc' && source.kind !== 'qido') return cloudSourceFor(source, config, auth, log, metrics);
   if (source.kind === 'qido') {
     return new QidoStudyPoller({ store: source.store, client, lookbackDays: source.lookbackDays });
   }
@@ -58,17 +66,24 @@ export class IntakeModule {
         { provide: JsonLogger, useValue: logger },
         { provide: INTAKE_METRICS, useFactory: () => overrides.metrics ?? new OtelIntakeMetrics() },
         {
-          provide: DICOMWEB_CLIENT,
+          // One provider (one token cache) for the archive's DICOMweb and, on Azure, its change feed.
+          provide: DICOMWEB_AUTH,
           useFactory: () =>
+            httpAuthProvider(config.dicomweb.auth, {
+              settings: 'DICOMWEB',
+              onToken: (event) => logger.write('info', 'DICOMweb access token obtained', { ...event }),
+            }),
+        },
+        {
+          provide: DICOMWEB_CLIENT,
+          useFactory: (auth: AuthProvider) =>
             createDicomwebClient({
               baseUrl: config.dicomweb.baseUrl,
-              auth: httpAuthProvider(config.dicomweb.auth, {
-                settings: 'DICOMWEB',
-                onToken: (event) => logger.write('info', 'DICOMweb access token obtained', { ...event }),
-              }),
+              auth,
               timeoutMs: config.dicomweb.timeoutMs,
               onRetry: (event) => logger.write('warn', 'DICOMweb retry', { ...event }),
             }),
+          inject: [DICOMWEB_AUTH],
         },
         {
           provide: SERIES_INDEX,
@@ -77,8 +92,9 @@ export class IntakeModule {
         },
         {
           provide: NOTIFICATION_SOURCE,
-          useFactory: (client: DicomwebClient) => overrides.source ?? sourceFor(config, client, logger),
-          inject: [DICOMWEB_CLIENT],
+          useFactory: (client: DicomwebClient, auth: AuthProvider, metrics: IntakeMetrics) =>
+            overrides.source ?? sourceFor(config, client, auth, logger, metrics),
+          inject: [DICOMWEB_CLIENT, DICOMWEB_AUTH, INTAKE_METRICS],
         },
         {
           provide: StudyCompletion,

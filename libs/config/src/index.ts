@@ -26,3 +26,4 @@ export type {
 export type { SecretSource } from './secret-source.js';
 export { INTAKE_SOURCE_KINDS, loadIntakeConfigFromEnvironment, parseIntakeConfig } from './intake-config.js';
 export type { IntakeConfig, IntakeSourceKind } from './intake-config.js';
+export type { CloudSource, CloudSourceKind, PushSettings } from './intake-cloud-sources.js';

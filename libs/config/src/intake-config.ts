@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { ConfigError } from './app-config.js';
 import { httpAuth, httpAuthFields, httpAuthProblems, type HttpAuth } from './http-auth.js';
+import {
+  CLOUD_SOURCE_KINDS,
+  cloudSource,
+  cloudSourceFields,
+  cloudSourceProblems,
+  type CloudSource,
+  type CloudSourceKind,
+} from './intake-cloud-sources.js';
 import { kafkaSecurity, kafkaSecurityFields, kafkaSecurityProblems, type KafkaSecurity } from './kafka-security.js';
 
 /**
@@ -10,7 +18,7 @@ import { kafkaSecurity, kafkaSecurityFields, kafkaSecurityProblems, type KafkaSe
  * deployment's values serve both.
  */
 
-export const INTAKE_SOURCE_KINDS = ['orthanc', 'qido'] as const;
+export const INTAKE_SOURCE_KINDS = ['orthanc', 'qido', ...CLOUD_SOURCE_KINDS] as const;
 export type IntakeSourceKind = (typeof INTAKE_SOURCE_KINDS)[number];
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' });
@@ -68,6 +76,7 @@ const intakeSchema = z
     INTAKE_TICK_MS: z.coerce.number().int().min(20).max(60_000).default(500),
     /** QIDO poller: days of StudyDate before today searched again on every poll (the overlap). */
     INTAKE_QIDO_LOOKBACK_DAYS: z.coerce.number().int().min(0).max(30).default(1),
+    ...cloudSourceFields,
   })
   .superRefine((env, ctx) => {
     const add = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -85,6 +94,9 @@ const intakeSchema = z
       for (const { path, message } of httpAuthProblems('INTAKE_ORTHANC', env, { serverUrl, allowInsecureHttp })) {
         add(path, message);
       }
+    }
+    if (isCloudSource(env.INTAKE_SOURCE)) {
+      for (const { path, message } of cloudSourceProblems(env.INTAKE_SOURCE, env)) add(path, message);
     }
     if (env.INTAKE_QUIET_PERIOD_MS < 100) add('INTAKE_QUIET_PERIOD_MS', 'must be at least 100');
     if (env.INTAKE_MAX_WAIT_MS < env.INTAKE_QUIET_PERIOD_MS) {
@@ -108,7 +120,8 @@ export interface IntakeConfig {
   };
   source:
     | { kind: 'orthanc'; store: string; orthancUrl: string; auth: HttpAuth }
-    | { kind: 'qido'; store: string; lookbackDays: number };
+    | { kind: 'qido'; store: string; lookbackDays: number }
+    | CloudSource;
   dicomweb: { baseUrl: string; auth: HttpAuth; timeoutMs: number };
   https: { caFile?: string };
   modelManifestPath: string;
@@ -144,8 +157,9 @@ export function parseIntakeConfig(environment: Record<string, string | undefined
       stateTopic: env.INTAKE_STATE_TOPIC,
       transactionalId: env.INTAKE_TRANSACTIONAL_ID ?? `covid-ct-triage-intake-${store}`,
     },
-    source:
-      env.INTAKE_SOURCE === 'orthanc'
+    source: isCloudSource(env.INTAKE_SOURCE)
+      ? cloudSource(env.INTAKE_SOURCE, store, env, env.DICOMWEB_BASE_URL)
+      : env.INTAKE_SOURCE === 'orthanc'
         ? {
             kind: 'orthanc',
             store,
@@ -176,4 +190,8 @@ export function parseIntakeConfig(environment: Record<string, string | undefined
 /** The intake's one read of the process environment. */
 export function loadIntakeConfigFromEnvironment(): IntakeConfig {
   return parseIntakeConfig(process.env);
+}
+
+function isCloudSource(kind: string): kind is CloudSourceKind {
+  return (CLOUD_SOURCE_KINDS as readonly string[]).includes(kind);
 }
