@@ -70,7 +70,10 @@ export function cloudSourceFor(
         sqs: new SQSClient({ region: source.region, ...(source.sqsEndpoint ? { endpoint: source.sqsEndpoint } : {}) }),
         imaging: new MedicalImagingClient({
           region: source.region,
-          ...(source.medicalImagingEndpoint ? { endpoint: source.medicalImagingEndpoint } : {}),
+          // An endpoint given is the runtime endpoint itself: the SDK must not prefix "runtime-" to it.
+          ...(source.medicalImagingEndpoint
+            ? { endpoint: source.medicalImagingEndpoint, disableHostPrefix: true }
+            : {}),
         }),
         report,
       });
