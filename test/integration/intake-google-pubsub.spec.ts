@@ -133,6 +133,41 @@ describe.skipIf(!binary)('Google Cloud Healthcare through a Pub/Sub pull subscri
     expect(report.malformedReasons.length).toBeGreaterThanOrEqual(2); // nacked: it keeps coming (dead-letter policy's job)
     expect(report.skippedReasons).toEqual(['unknown-store']);
   }, 60_000);
+
+  it('the subscription gone (platform failing): the probe ends the run with a transient error; run again once it is back', async () => {
+    const { topic, subscription } = await subscriptionFor('intake-gone');
+    const report = new Reports();
+    const source = new PubSubPullSource({
+      store: 'google',
+      dicomStore: DICOM_STORE,
+      subscription,
+      report,
+      probeIntervalMs: 500,
+    });
+    const stop = new AbortController();
+    const running = source.run(
+      () => Promise.resolve(),
+      stop.signal,
+      () => undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await subscription.delete();
+    const failure = await Promise.race([
+      running.then(
+        () => 'resolved',
+        (error: unknown) => error,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still running'), 15_000)),
+    ]);
+    stop.abort();
+    expect(String(failure)).toMatch(/Pub\/Sub subscription failed/);
+    // Back: the topic's messages published meanwhile reach a new subscription of the same name.
+    const [again] = await topic.createSubscription('intake-gone');
+    await topic.publishMessage({ data: Buffer.from(instanceResourceName(`${SERIES}.9`)) });
+    const source2 = new PubSubPullSource({ store: 'google', dicomStore: DICOM_STORE, subscription: again, report });
+    const accepted = await run(source2, (a) => a.length === 1);
+    expect(accepted.flat().map((n) => n.sopInstanceUid)).toEqual([`${SERIES}.9`]);
+  }, 60_000);
 });
 
 describe('Google Cloud Healthcare through a Pub/Sub push subscription (documented push bodies)', () => {

@@ -9,7 +9,11 @@ import { dicomStoreMessage } from './dicom-store-message.js';
  * streaming pull). A message is acked once its notification is durable, nacked when it could not
  * be made durable (redelivered at once). One that is not a DICOM instance's resource name is
  * reported and nacked: the subscription's dead-letter policy (max delivery attempts) moves it
- * aside, nothing is lost. A message for another DICOM store is reported and acked.
+ * aside, nothing is lost. A message for another DICOM store is reported and acked. The
+ * streaming pull reconnects by itself and reports nothing when the subscription is gone or Pub/Sub
+ * is down (seen with the emulator: a deleted subscription, no error in 45 s), so the subscription
+ * is looked up every probe interval: a failing lookup ends the run with a TransientError (the
+ * intake logs it, counts it, says so in readiness and runs the source again after a pause).
  */
 
 export interface PubSubPullOptions {
@@ -19,7 +23,13 @@ export interface PubSubPullOptions {
   /** Built by the module (project, subscription name, flow control, credentials). */
   subscription: Subscription;
   report: SourceReport;
+  /** How often the subscription is looked up (GetSubscription); default 30 s. */
+  probeIntervalMs?: number;
 }
+
+/** The subscriber library retries a failing stream by itself and never says so; a lookup does. */
+const DEFAULT_PROBE_INTERVAL_MS = 30_000;
+const PROBE_TIMEOUT_MS = 10_000;
 
 export class PubSubPullSource implements PushedNotificationSource {
   readonly kind = 'pushed';
@@ -43,7 +53,11 @@ export class PubSubPullSource implements PushedNotificationSource {
           () => message.nack(),
         );
       };
+      let finished = false;
       const finish = (error?: unknown) => {
+        if (finished) return;
+        finished = true;
+        clearInterval(probe);
         subscription.off('message', onMessage);
         subscription.off('error', finish);
         signal.removeEventListener('abort', onAbort);
@@ -54,6 +68,12 @@ export class PubSubPullSource implements PushedNotificationSource {
         );
       };
       const onAbort = () => finish();
+      const probe = setInterval(() => {
+        subscription.getMetadata({ timeout: PROBE_TIMEOUT_MS }).then(
+          () => reachable(),
+          (error: unknown) => finish(error),
+        );
+      }, this.options.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS);
       subscription.on('message', onMessage);
       subscription.on('error', finish);
       signal.addEventListener('abort', onAbort, { once: true });
