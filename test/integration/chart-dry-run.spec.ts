@@ -71,6 +71,8 @@ describe.skipIf(!built || !helm)('the chart against a real kube-apiserver (serve
     expect(lineFor('intake-values.yaml')).toMatch(
       /ConfigMap×2, Deployment×2, NetworkPolicy×2, PodDisruptionBudget×1, .*TriggerAuthentication×1/,
     );
+    // The intake on Azure: its push Service beside the worker's, both NetworkPolicies.
+    expect(lineFor('intake-cloud-values.yaml')).toMatch(/ConfigMap×2, Deployment×2, NetworkPolicy×2, .*Service×2/);
   });
 
   it('is a real validation: the server refuses what the schema of its version refuses', () => {

@@ -349,10 +349,11 @@ describe.skipIf(!helm)('helm lint and template', () => {
 });
 
 describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
-  it('are the eight: default, GPU, KEDA, NetworkPolicy on, secrets as files, OAuth2 for both HTTP servers, Kafka OAUTHBEARER, the intake', () => {
+  it('are the nine: default, GPU, KEDA, NetworkPolicy on, secrets as files, OAuth2 for both HTTP servers, Kafka OAUTHBEARER, the intake, the intake on Azure', () => {
     expect(CI_VALUES).toEqual([
       'default-values.yaml',
       'gpu-values.yaml',
+      'intake-cloud-values.yaml',
       'intake-values.yaml',
       'keda-values.yaml',
       'networkpolicy-values.yaml',
@@ -367,7 +368,7 @@ describe.skipIf(!helm)('the ci/*-values.yaml sets', () => {
     (file) => {
       const manifest = renderCi(file).stdout;
       const intake = objects(manifest).some((object) => object.kind === 'Deployment' && component(object) === 'intake');
-      expect(intake).toBe(file === 'intake-values.yaml');
+      expect(intake).toBe(file.startsWith('intake-'));
       const parsers = [['worker', parseConfig] as const, ...(intake ? [['intake', parseIntakeConfig] as const] : [])];
       for (const [name, parseEnvironment] of parsers) {
         const rendered = workload(manifest, name);
@@ -1250,6 +1251,240 @@ describe.skipIf(!helm)('the intake', () => {
       [[...orthanc, 'intake.quietPeriodMs=50'], /intake\/quietPeriodMs/],
       [[...orthanc, 'intake.replicaCount=2'], /additional properties 'replicaCount' not allowed/],
       [[...orthanc, 'intake.kafka.stateTopic=state topic'], /intake\/kafka\/stateTopic/],
+    ];
+    for (const [sets, message] of refusals) {
+      const rendered = render(...sets);
+      expect({ sets, code: rendered.code }).not.toEqual({ sets, code: 0 });
+      expect(rendered.stderr).toMatch(message);
+    }
+  });
+});
+
+describe.skipIf(!helm)('the intake’s cloud sources and the cloud DICOMweb credentials', () => {
+  const on = ['intake.enabled=true'];
+  const store = 'projects/p/locations/europe-west4/datasets/d/dicomStores/s';
+
+  it('intake-cloud-values: Event Grid pushes to a ClusterIP Service on the push port, the token and the Azure client secret files from Secrets', () => {
+    const manifest = renderCi('intake-cloud-values.yaml').stdout;
+    const intake = workload(manifest, 'intake');
+    const config = parseIntakeConfig(environmentOf(intake));
+    expect(config.source).toEqual({
+      kind: 'azure-event-grid',
+      store: 'azure-radiology',
+      serviceHost: 'radiology-dicom.dicom.azurehealthcareapis.com',
+      partition: 'Microsoft.Default',
+      push: { port: 3002, token: { file: '/etc/covid-ct-triage/intake-push/token' } },
+    });
+    expect(secretFileAt(intake, '/etc/covid-ct-triage/intake-push/token')).toEqual({
+      secret: 'intake-push-token',
+      key: 'token',
+    });
+    const azure = {
+      kind: 'azure',
+      scope: 'https://dicom.healthcareapis.azure.com/.default',
+      clientId: '0a1b2c3d-4e5f-6789-abcd-ef0123456789',
+      secret: {
+        tenantId: '72f988bf-86f1-41af-91ab-2d7cd011db47',
+        clientSecret: { file: '/etc/covid-ct-triage/dicomweb/client-secret' },
+      },
+    };
+    expect(config.dicomweb.auth).toEqual(azure);
+    expect(parseConfig(environmentOf(workload(manifest))).dicomweb.auth).toEqual(azure);
+    expect(secretFileAt(intake, '/etc/covid-ct-triage/dicomweb/client-secret')).toEqual({
+      secret: 'azure-dicom-client',
+      key: 'client-secret',
+    });
+    expect(intake.container.ports).toContainEqual({ name: 'push', containerPort: 3002, protocol: 'TCP' });
+    const services = objects(manifest).filter((object) => object.kind === 'Service' && component(object) === 'intake');
+    expect(services).toHaveLength(1);
+    expect(services[0].spec).toMatchObject({
+      type: 'ClusterIP',
+      selector: intake.deployment.spec!.selector!.matchLabels,
+      ports: [{ name: 'push', port: 3002, targetPort: 'push', protocol: 'TCP' }],
+    });
+    const policy = objects(manifest).find(
+      (object) => object.kind === 'NetworkPolicy' && component(object) === 'intake',
+    )!;
+    expect(policy.spec!['ingress']).toContainEqual({
+      from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } }],
+      ports: [{ port: 'push', protocol: 'TCP' }],
+    });
+    // The worker's NetworkPolicy opens no push port.
+    const worker = objects(manifest).find(
+      (object) => object.kind === 'NetworkPolicy' && component(object) === 'worker',
+    )!;
+    expect(JSON.stringify(worker.spec!['ingress'])).not.toContain('push');
+  });
+
+  it.each([
+    [
+      'google-pubsub',
+      [
+        `intake.google.dicomStore=${store}`,
+        'intake.google.subscription=projects/p/subscriptions/dicom',
+        'intake.google.maxMessages=50',
+      ],
+      {
+        kind: 'google-pubsub',
+        store: 'archive',
+        dicomStore: store,
+        subscription: 'projects/p/subscriptions/dicom',
+        maxMessages: 50,
+      },
+    ],
+    [
+      'google-pubsub-push',
+      [`intake.google.dicomStore=${store}`, 'intake.push.existingSecret=push', 'intake.push.port=8443'],
+      {
+        kind: 'google-pubsub-push',
+        store: 'archive',
+        dicomStore: store,
+        push: { port: 8443, token: { file: '/etc/covid-ct-triage/intake-push/token' } },
+      },
+    ],
+    [
+      'azure-change-feed',
+      ['intake.azure.changeFeedPage=100'],
+      { kind: 'azure-change-feed', store: 'archive', pageSize: 100 },
+    ],
+    [
+      'aws-healthimaging-sqs',
+      [
+        'intake.aws.region=eu-west-1',
+        `intake.aws.datastoreId=${'a'.repeat(32)}`,
+        'intake.aws.queueUrl=https://sqs.eu-west-1.amazonaws.com/123456789012/image-sets',
+        'intake.aws.sqsEndpoint=https://vpce.sqs.example',
+      ],
+      {
+        kind: 'aws-healthimaging-sqs',
+        store: 'archive',
+        region: 'eu-west-1',
+        datastoreId: 'a'.repeat(32),
+        queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/image-sets',
+        sqsEndpoint: 'https://vpce.sqs.example',
+      },
+    ],
+  ] as const)(
+    '%s: the intake parses the rendered source; a Service only for a pushed source',
+    (source, sets, expected) => {
+      const rendered = render(...on, `intake.source=${source}`, ...sets);
+      expect(rendered.stderr).toBe('');
+      const intake = workload(rendered.stdout, 'intake');
+      expect(parseIntakeConfig(environmentOf(intake)).source).toEqual(expected);
+      const services = objects(rendered.stdout).filter(
+        (object) => object.kind === 'Service' && component(object) === 'intake',
+      );
+      expect(services).toHaveLength(source === 'google-pubsub-push' ? 1 : 0);
+      const token = intake.configMap.INTAKE_PUSH_TOKEN_FILE;
+      expect(token && secretFileAt(intake, token)).toEqual(
+        source === 'google-pubsub-push' ? { secret: 'push', key: 'token' } : undefined,
+      );
+    },
+  );
+
+  it('dicomweb.auth google (a key file, or ADC), azure (managed identity) and aws-sigv4 (no Secret, no volume), for the worker and the intake', () => {
+    const cases: [string[], unknown, string | undefined][] = [
+      [
+        [
+          'dicomweb.auth=google',
+          'dicomweb.existingSecret=sa',
+          'dicomweb.secretKeys.googleKey=sa.json',
+          'dicomweb.google.scope=https://www.googleapis.com/auth/cloud-platform',
+        ],
+        {
+          kind: 'google',
+          scope: 'https://www.googleapis.com/auth/cloud-platform',
+          keyFile: '/etc/covid-ct-triage/dicomweb/google-key.json',
+        },
+        'sa.json',
+      ],
+      [
+        ['dicomweb.auth=google'],
+        { kind: 'google', scope: 'https://www.googleapis.com/auth/cloud-healthcare' },
+        undefined,
+      ],
+      [
+        ['dicomweb.auth=azure', 'dicomweb.azure.clientId=mi-client'],
+        { kind: 'azure', scope: 'https://dicom.healthcareapis.azure.com/.default', clientId: 'mi-client' },
+        undefined,
+      ],
+      [
+        ['dicomweb.auth=aws-sigv4', 'dicomweb.aws.region=us-east-1'],
+        { kind: 'aws-sigv4', region: 'us-east-1', service: 'medical-imaging' },
+        undefined,
+      ],
+    ];
+    for (const [sets, auth, key] of cases) {
+      const rendered = render(...on, 'intake.source=qido', 'dicomweb.baseUrl=https://dicom.example/v1', ...sets);
+      expect({ sets, stderr: rendered.stderr }).toEqual({ sets, stderr: '' });
+      for (const name of ['worker', 'intake'] as const) {
+        const w = workload(rendered.stdout, name);
+        const parser = name === 'worker' ? parseConfig : parseIntakeConfig;
+        expect(parser(environmentOf(w)).dicomweb.auth).toEqual(auth);
+        const volume = w.volumes.find((v) => v.name === 'dicomweb-auth');
+        expect(volume?.secret?.items?.[0]?.key).toBe(key);
+        expect(w.mounts.some((m) => m.name === 'dicomweb-auth')).toBe(key !== undefined);
+      }
+    }
+  });
+
+  it('refuses what the intake and the services would refuse, naming the value', () => {
+    const refusals: [string[], RegExp][] = [
+      [
+        [...on, 'intake.source=google-pubsub', 'intake.google.subscription=projects/p/subscriptions/s'],
+        /intake.source=google-pubsub needs intake.google.dicomStore/,
+      ],
+      [
+        [...on, 'intake.source=google-pubsub', `intake.google.dicomStore=${store}`],
+        /intake.source=google-pubsub needs intake.google.subscription/,
+      ],
+      [
+        [...on, 'intake.source=google-pubsub-push', `intake.google.dicomStore=${store}`],
+        /intake.source=google-pubsub-push needs intake.push.existingSecret/,
+      ],
+      [[...on, 'intake.source=azure-event-grid'], /intake.source=azure-event-grid needs intake.push.existingSecret/],
+      [
+        [...on, 'intake.source=aws-healthimaging-sqs', 'intake.aws.region=eu-west-1'],
+        /intake.source=aws-healthimaging-sqs needs intake.aws.datastoreId/,
+      ],
+      [
+        [...on, 'intake.source=qido', 'intake.push.existingSecret=push'],
+        /intake.push.existingSecret is set but intake.source=qido would not use it/,
+      ],
+      [
+        [...on, 'intake.source=azure-change-feed', 'intake.aws.region=eu-west-1'],
+        /intake.aws.region is set but intake.source=azure-change-feed/,
+      ],
+      [
+        [...on, 'intake.source=azure-event-grid', 'intake.push.existingSecret=p', 'intake.push.port=3001'],
+        /intake.push.port \(3001\) is intake.httpPort/,
+      ],
+      [
+        ['dicomweb.auth=azure', 'dicomweb.existingSecret=s', 'dicomweb.azure.clientId=c'],
+        /dicomweb.auth=azure with dicomweb.existingSecret .* needs dicomweb.azure.tenantId/,
+      ],
+      [
+        ['dicomweb.auth=azure', 'dicomweb.azure.tenantId=t'],
+        /dicomweb.azure.tenantId is only used with a client secret/,
+      ],
+      [['dicomweb.auth=aws-sigv4'], /dicomweb.auth=aws-sigv4 needs dicomweb.aws.region/],
+      [
+        ['dicomweb.auth=aws-sigv4', 'dicomweb.aws.region=us-east-1', 'dicomweb.existingSecret=s'],
+        /dicomweb.existingSecret is set but dicomweb.auth=aws-sigv4 would not use it/,
+      ],
+      [
+        ['dicomweb.auth=bearer', 'dicomweb.existingSecret=s', 'dicomweb.aws.region=us-east-1'],
+        /dicomweb.aws.region is set but dicomweb.auth=bearer would not use it/,
+      ],
+      [
+        ['dicomweb.auth=google', ...withNetworkPolicy],
+        /dicomweb.auth=google: networkPolicy.egress.tokenEndpoint must let the worker reach/,
+      ],
+      // The schema.
+      [[...on, 'intake.source=google-pubsub', 'intake.google.dicomStore=store'], /intake\/google\/dicomStore/],
+      [[...on, 'intake.source=aws-healthimaging-sqs', 'intake.aws.datastoreId=short'], /intake\/aws\/datastoreId/],
+      [[...on, 'intake.source=azure-change-feed', 'intake.azure.changeFeedPage=500'], /intake\/azure\/changeFeedPage/],
+      [['dicomweb.auth=kerberos'], /dicomweb\/auth/],
     ];
     for (const [sets, message] of refusals) {
       const rendered = render(...sets);

@@ -204,6 +204,24 @@ needs no restart.
 {{- end }}
 
 {{/*
+The secret part a server's values ($v) actually use: the kind's required one (above), or for google
+(a service-account key, secretKeys.googleKey) and azure (a client secret, secretKeys.clientSecret)
+the optional one when existingSecret is set (without it: Application Default Credentials, a managed
+identity). aws-sigv4 has none (the SDK's default credential chain).
+*/}}
+{{- define "covid-ct-triage.httpAuthSecretOf" -}}
+{{- $part := include "covid-ct-triage.httpAuthSecretPart" .auth | fromYaml }}
+{{- if and (not $part) .existingSecret }}
+{{- if eq .auth "google" }}
+{{- $part = dict "key" "googleKey" "file" "google-key.json" "setting" "GOOGLE_KEY_FILE" }}
+{{- else if eq .auth "azure" }}
+{{- $part = dict "key" "clientSecret" "file" "client-secret" "setting" "CLIENT_SECRET_FILE" }}
+{{- end }}
+{{- end }}
+{{- with $part }}{{ toYaml . }}{{ end }}
+{{- end }}
+
+{{/*
 The non-secret settings of an OAuth2 client ({prefix, kind, oauth}), shared by the HTTP servers
 (<P>_TOKEN_URL …) and Kafka's OAUTHBEARER (KAFKA_SASL_OAUTH_TOKEN_URL …): the token endpoint, the
 client, the scope, and the method (client-credentials) or key id (private-key-jwt) when set.
@@ -235,7 +253,30 @@ client, the scope, and the method (client-credentials) or key id (private-key-jw
 {{- if has $v.auth (list "client-credentials" "private-key-jwt") }}
 {{- include "covid-ct-triage.oauthClientConfig" (dict "prefix" $prefix "kind" $v.auth "oauth" $v.oauth) }}
 {{- end }}
-{{- with include "covid-ct-triage.httpAuthSecretPart" $v.auth | fromYaml }}
+{{- if eq $v.auth "google" }}
+{{- with dig "google" "scope" "" $v }}
+{{ $prefix }}_SCOPE: {{ . | quote }}
+{{- end }}
+{{- else if eq $v.auth "azure" }}
+{{- with dig "azure" "clientId" "" $v }}
+{{ $prefix }}_CLIENT_ID: {{ . | quote }}
+{{- end }}
+{{- with dig "azure" "scope" "" $v }}
+{{ $prefix }}_SCOPE: {{ . | quote }}
+{{- end }}
+{{- if $v.existingSecret }}
+{{ $prefix }}_AZURE_TENANT_ID: {{ dig "azure" "tenantId" "" $v | quote }}
+{{- with dig "azure" "authorityHost" "" $v }}
+{{ $prefix }}_AZURE_AUTHORITY_HOST: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- else if eq $v.auth "aws-sigv4" }}
+{{ $prefix }}_AWS_REGION: {{ dig "aws" "region" "" $v | quote }}
+{{- with dig "aws" "service" "" $v }}
+{{ $prefix }}_AWS_SERVICE: {{ . | quote }}
+{{- end }}
+{{- end }}
+{{- with include "covid-ct-triage.httpAuthSecretOf" $v | fromYaml }}
 {{ $prefix }}_{{ .setting }}: "{{ include "covid-ct-triage.httpAuthDir" $.server }}/{{ .file }}"
 {{- end }}
 {{- end }}
@@ -244,7 +285,7 @@ client, the scope, and the method (client-credentials) or key id (private-key-jw
 {{- define "covid-ct-triage.httpAuthVolumeMounts" -}}
 {{- range $server := .servers }}
 {{- $s := include "covid-ct-triage.httpServer" (dict "root" $.root "server" $server) | fromYaml }}
-{{- if ne $s.v.auth "none" }}
+{{- if include "covid-ct-triage.httpAuthSecretOf" $s.v }}
 - name: {{ $server }}-auth
   mountPath: {{ include "covid-ct-triage.httpAuthDir" $server }}
   readOnly: true
@@ -256,7 +297,7 @@ client, the scope, and the method (client-credentials) or key id (private-key-jw
 {{- define "covid-ct-triage.httpAuthVolumes" -}}
 {{- range $server := .servers }}
 {{- $v := (include "covid-ct-triage.httpServer" (dict "root" $.root "server" $server) | fromYaml).v }}
-{{- with include "covid-ct-triage.httpAuthSecretPart" $v.auth | fromYaml }}
+{{- with include "covid-ct-triage.httpAuthSecretOf" $v | fromYaml }}
 - name: {{ $server }}-auth
   secret:
     secretName: {{ $v.existingSecret }}
@@ -287,6 +328,38 @@ client, the scope, and the method (client-credentials) or key id (private-key-jw
 {{- end }}
 {{- if and (eq $kind "none") $v.existingSecret }}
 {{- fail (printf "%s.existingSecret is set but %s.auth=none would not use it: set %s.auth (bearer for a static token, as the old FHIR_BEARER_TOKEN was)" $s $s $s) }}
+{{- end }}
+{{- if and (eq $kind "aws-sigv4") $v.existingSecret }}
+{{- fail (printf "%s.existingSecret is set but %s.auth=aws-sigv4 would not use it: SigV4 takes its credentials from the AWS SDK's default chain (IRSA or EKS Pod Identity on serviceAccount.annotations), never from a Secret" $s $s) }}
+{{- end }}
+{{- /* The cloud kinds' own blocks: only with their kind, and what each needs. */}}
+{{- range $block, $blockKind := dict "google" "google" "azure" "azure" "aws" "aws-sigv4" }}
+{{- range $field, $value := (index $v $block | default dict) }}
+{{- if and $value (ne $kind $blockKind) }}
+{{- fail (printf "%s.%s.%s is set but %s.auth=%s would not use it (%s only)" $s $block $field $s $kind $blockKind) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $kind "azure" }}
+{{- if $v.existingSecret }}
+{{- range $field := list "tenantId" "clientId" }}
+{{- if not (dig "azure" $field "" $v) }}
+{{- fail (printf "%s.auth=azure with %s.existingSecret (a client secret) needs %s.azure.%s (without a Secret: a managed identity)" $s $s $s $field) }}
+{{- end }}
+{{- end }}
+{{- else }}
+{{- range $field := list "tenantId" "authorityHost" }}
+{{- if dig "azure" $field "" $v }}
+{{- fail (printf "%s.azure.%s is only used with a client secret (%s.existingSecret); %s.auth=azure without one is a managed identity" $s $field $s $s) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and (eq $kind "aws-sigv4") (not (dig "aws" "region" "" $v)) }}
+{{- fail (printf "%s.auth=aws-sigv4 needs %s.aws.region" $s $s) }}
+{{- end }}
+{{- if and .root.Values.networkPolicy.enabled (has $kind (list "google" "azure")) (not .root.Values.networkPolicy.egress.tokenEndpoint) }}
+{{- fail (printf "%s.auth=%s: networkPolicy.egress.tokenEndpoint must let the %s reach the platform's token endpoint (or the node's metadata server for Workload Identity / a managed identity)" $s $kind (ternary "intake" "worker" (eq .server "orthanc"))) }}
 {{- end }}
 {{- if and (eq $kind "basic") (not $v.username) }}
 {{- fail (printf "%s.auth=basic needs %s.username" $s $s) }}
@@ -393,6 +466,43 @@ Kafka scaler cannot do.
 {{- else }}
 {{- if or $intake.orthanc.url (ne $intake.orthanc.auth "none") $intake.orthanc.existingSecret }}
 {{- fail (printf "intake.orthanc is set but intake.source=%s would not use it (orthanc only)" $intake.source) }}
+{{- end }}
+{{- end }}
+{{- /* The cloud sources (libs/config/src/intake-cloud-sources.ts): what each needs, and no other source's settings. */}}
+{{- $source := $intake.source }}
+{{- $pushed := has $source (list "google-pubsub-push" "azure-event-grid") }}
+{{- $uses := dict
+  "google.dicomStore" (list "google-pubsub" "google-pubsub-push")
+  "google.subscription" (list "google-pubsub")
+  "azure.dicomHost" (list "azure-event-grid")
+  "azure.partition" (list "azure-event-grid")
+  "aws.region" (list "aws-healthimaging-sqs")
+  "aws.datastoreId" (list "aws-healthimaging-sqs")
+  "aws.queueUrl" (list "aws-healthimaging-sqs")
+  "aws.sqsEndpoint" (list "aws-healthimaging-sqs")
+  "aws.medicalImagingEndpoint" (list "aws-healthimaging-sqs")
+  "push.existingSecret" (list "google-pubsub-push" "azure-event-grid") }}
+{{- $needs := dict
+  "google-pubsub" (list "google.dicomStore" "google.subscription")
+  "google-pubsub-push" (list "google.dicomStore" "push.existingSecret")
+  "azure-event-grid" (list "push.existingSecret")
+  "aws-healthimaging-sqs" (list "aws.region" "aws.datastoreId" "aws.queueUrl") }}
+{{- range $path, $sources := $uses }}
+{{- $parts := splitList "." $path }}
+{{- $value := index $intake (first $parts) (last $parts) }}
+{{- if and $value (not (has $source $sources)) }}
+{{- fail (printf "intake.%s is set but intake.source=%s would not use it (%s only)" $path $source (join ", " $sources)) }}
+{{- end }}
+{{- if and (not $value) (has $path (get $needs $source | default list)) }}
+{{- fail (printf "intake.source=%s needs intake.%s%s" $source $path (ternary " (a Secret whose key intake.push.secretKeys.token holds the push endpoint's shared token, 16+ characters; mounted as INTAKE_PUSH_TOKEN_FILE)" "" (eq $path "push.existingSecret"))) }}
+{{- end }}
+{{- end }}
+{{- if $pushed }}
+{{- if eq (int $intake.push.port) (int $intake.httpPort) }}
+{{- fail (printf "intake.push.port (%d) is intake.httpPort: the push endpoint needs a port of its own" (int $intake.push.port)) }}
+{{- end }}
+{{- if and .Values.metrics.enabled (eq (int $intake.push.port) (int .Values.metrics.port)) }}
+{{- fail (printf "metrics.port (%d) is intake.push.port: the Prometheus exporter needs a port of its own" (int .Values.metrics.port)) }}
 {{- end }}
 {{- end }}
 {{- if lt (int64 $intake.maxWaitMs) (int64 $intake.quietPeriodMs) }}

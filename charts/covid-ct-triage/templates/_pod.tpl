@@ -24,6 +24,14 @@ app.kubernetes.io/part-of: {{ include "covid-ct-triage.name" . }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{/* The intake's pushed sources (google-pubsub-push, azure-event-grid): "true" or "". */}}
+{{- define "covid-ct-triage.intakePushed" -}}
+{{- if and .Values.intake.enabled (has .Values.intake.source (list "google-pubsub-push" "azure-event-grid")) }}true{{ end }}
+{{- end }}
+
+{{/* Where the push endpoint's shared token (intake.push.existingSecret) is mounted. */}}
+{{- define "covid-ct-triage.intakePushDir" -}}/etc/covid-ct-triage/intake-push{{- end }}
+
 {{/* The HTTP servers whose credentials a component uses ({root, component}), as a YAML list. */}}
 {{- define "covid-ct-triage.httpServers" -}}
 {{- if eq .component "intake" }}
@@ -149,6 +157,11 @@ servers' and Kafka's secrets are files named in the ConfigMap. */}}
   readOnly: true
 {{- end }}
 {{- include "covid-ct-triage.httpAuthVolumeMounts" (dict "root" $root "servers" (include "covid-ct-triage.httpServers" . | fromYamlArray)) }}
+{{- if and (eq .component "intake") (include "covid-ct-triage.intakePushed" $root) }}
+- name: intake-push
+  mountPath: {{ include "covid-ct-triage.intakePushDir" $root }}
+  readOnly: true
+{{- end }}
 {{- range $root.Values.secretFiles }}
 - name: secret-{{ .name }}
   mountPath: {{ include "covid-ct-triage.secretFilesDir" $root }}/{{ .name }}
@@ -202,6 +215,15 @@ servers' and Kafka's secrets are files named in the ConfigMap. */}}
       {{- end }}
 {{- end }}
 {{- include "covid-ct-triage.httpAuthVolumes" (dict "root" $root "servers" (include "covid-ct-triage.httpServers" . | fromYamlArray)) }}
+{{- if and (eq .component "intake") (include "covid-ct-triage.intakePushed" $root) }}
+- name: intake-push
+  secret:
+    secretName: {{ $root.Values.intake.push.existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: {{ $root.Values.intake.push.secretKeys.token }}
+        path: token
+{{- end }}
 {{- range $root.Values.secretFiles }}
 - name: secret-{{ .name }}
   secret:
@@ -268,6 +290,24 @@ spec:
     {{- /* No peer configured: any source, still only these ports. */}}
     {{- $rule := dict "ports" $ports }}
     {{- with $from }}{{ $_ := set $rule "from" . }}{{ end }}
+    {{- toYaml (list $rule) | nindent 4 }}
+    {{- end }}
+    {{- if and $intake (include "covid-ct-triage.intakePushed" $root) }}
+    {{- /* The push endpoint: from intake.push.ingress (the Ingress controller, the platform's CIDRs); none configured: any source, this port only. */}}
+    {{- $push := $root.Values.intake.push.ingress }}
+    {{- $from := list }}
+    {{- range $push.cidrs }}
+    {{- $from = append $from (dict "ipBlock" (dict "cidr" .)) }}
+    {{- end }}
+    {{- if or $push.namespaceSelector $push.podSelector }}
+    {{- $peer := dict }}
+    {{- with $push.namespaceSelector }}{{ $_ := set $peer "namespaceSelector" . }}{{ end }}
+    {{- with $push.podSelector }}{{ $_ := set $peer "podSelector" . }}{{ end }}
+    {{- $from = append $from $peer }}
+    {{- end }}
+    {{- $rule := dict "ports" (list (dict "port" "push" "protocol" "TCP")) }}
+    {{- with $from }}{{ $_ := set $rule "from" . }}{{ end }}
+    # push
     {{- toYaml (list $rule) | nindent 4 }}
     {{- end }}
   egress:
