@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readPart10 } from '../../dist/libs/dicom/src/index.js';
-import { authFromConfig, createDicomwebClient } from '../../dist/libs/dicomweb/src/index.js';
+import { httpAuthProvider } from '../../dist/libs/credentials/src/index.js';
+import { createDicomwebClient } from '../../dist/libs/dicomweb/src/index.js';
 import { loadConfigFromEnvironment } from '../../dist/libs/config/src/index.js';
 
 const { ORTHANC_URL, ORTHANC_USERNAME, ORTHANC_PASSWORD } = process.env;
@@ -29,7 +30,7 @@ export async function storeInstances(files) {
   const config = loadConfigFromEnvironment();
   const client = createDicomwebClient({
     baseUrl: config.dicomweb.baseUrl,
-    auth: authFromConfig(config.dicomweb.auth),
+    auth: httpAuthProvider(config.dicomweb.auth, { settings: 'DICOMWEB' }),
     timeoutMs: 120_000,
   });
   for (let start = 0; start < files.length; start += 50) {

@@ -6,7 +6,8 @@
 import { availableParallelism } from 'node:os';
 import { loadConfigFromEnvironment } from '../../dist/libs/config/src/index.js';
 import { createFrameDecoder } from '../../dist/libs/dicom/src/index.js';
-import { authFromConfig, createDicomwebClient } from '../../dist/libs/dicomweb/src/index.js';
+import { httpAuthProvider } from '../../dist/libs/credentials/src/index.js';
+import { createDicomwebClient } from '../../dist/libs/dicomweb/src/index.js';
 import { createFhirTransactionClient } from '../../dist/libs/fhir/src/index.js';
 import { loadTriageModel } from '../../dist/libs/inference/src/index.js';
 import { DicomwebStudySource } from '../../dist/libs/ingest/src/index.js';
@@ -56,7 +57,7 @@ const analyzer = await loadTriageModel({
 });
 const dicomweb = createDicomwebClient({
   baseUrl: config.dicomweb.baseUrl,
-  auth: authFromConfig(config.dicomweb.auth),
+  auth: httpAuthProvider(config.dicomweb.auth, { settings: 'DICOMWEB' }),
   timeoutMs: config.dicomweb.timeoutMs,
 });
 const reports = new FhirReportSink(
@@ -84,10 +85,12 @@ process.stdout.write(
     decodeMs: t.fetchStudyMs - source.retrieveMs,
     inferenceMs: t.analyzeMs,
     encodeMs: t.encodeSegMs + t.encodeSrMs,
+    encodeSrMs: t.encodeSrMs,
     storeMs: t.storeObjectsMs,
     fhirMs: t.writeReportMs,
     peakRssMb: process.resourceUsage().maxRSS / 1024,
     slices: outcome.series.slices,
+    voxels: outcome.series.slices * outcome.series.rows * outcome.series.columns,
     created: outcome.report.created,
     duplicateSeg: outcome.segmentation.duplicate,
     inference: t.inference,

@@ -1,6 +1,7 @@
 """Peer of `npm run bench:inference`: the same study through training/covid_triage/infer.py
 (numpy + onnxruntime, the same model set, threads and batch). Reading the DICOM (pydicom) and
-creating the sessions are not timed. Prints one JSON line like inference-ours.mjs."""
+creating the sessions are not timed. Prints one JSON line like inference-ours.mjs.
+Usage: python inference_peer.py SERIES_DIR [MANIFEST, default the demo set]"""
 import json
 import os
 import resource
@@ -15,7 +16,8 @@ from covid_triage import infer  # noqa: E402
 threads = int(os.environ.get("BENCH_THREADS", os.cpu_count()))
 batch = int(os.environ.get("BENCH_BATCH", 16))
 hu, geometry = infer.load_dicom(Path(sys.argv[1]))
-model = infer.ModelSet(ROOT / "models" / "covid-triage-demo" / "manifest.json", threads)
+manifest = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "models" / "covid-triage-demo" / "manifest.json"
+model = infer.ModelSet(manifest, threads)
 start = time.perf_counter()
 result, _ = infer.analyze(hu, geometry, model, batch)
 ms = (time.perf_counter() - start) * 1000

@@ -65,13 +65,21 @@ def load_dicom(folder: Path) -> Tuple[np.ndarray, dict]:
         if not path.is_file():
             continue
         try:
-            ds = pydicom.dcmread(path)
+            datasets.append(pydicom.dcmread(path))
         except pydicom.errors.InvalidDicomError:
             continue
-        if ds.get("Modality") == "CT" and "PixelData" in ds and "ImagePositionPatient" in ds:
-            datasets.append(ds)
+    hu, geometry, _ = volume_from_datasets(datasets, str(folder))
+    return hu, geometry
+
+
+def volume_from_datasets(datasets, where: str = "the datasets", decode=None):
+    """hu[k, j, i] of the largest CT series among pydicom datasets, k sorted along the slice
+    normal (as @app/dicom); `decode(ds)` gives the stored pixels (default ds.pixel_array).
+    Returns hu, geometry and the series' datasets in k order."""
+    datasets = [d for d in datasets
+                if d.get("Modality") == "CT" and "PixelData" in d and "ImagePositionPatient" in d]
     if not datasets:
-        raise ValueError(f"no CT images in {folder}")
+        raise ValueError(f"no CT images in {where}")
     series = max({d.SeriesInstanceUID for d in datasets}, key=lambda uid: sum(d.SeriesInstanceUID == uid for d in datasets))
     datasets = [d for d in datasets if d.SeriesInstanceUID == series]
     orientation = [float(v) for v in datasets[0].ImageOrientationPatient]
@@ -86,14 +94,14 @@ def load_dicom(folder: Path) -> Tuple[np.ndarray, dict]:
     integral = all(s.is_integer() and i.is_integer() for s, i in zip(slopes, intercepts))
     hu = np.empty((len(datasets), datasets[0].Rows, datasets[0].Columns), np.int16 if integral else np.float32)
     for k, d in enumerate(datasets):
-        hu[k] = d.pixel_array * slopes[k] + intercepts[k]
+        hu[k] = (decode(d) if decode else d.pixel_array) * slopes[k] + intercepts[k]
     row_spacing, col_spacing = (float(v) for v in datasets[0].PixelSpacing)
     geometry = {
         "origin": [float(v) for v in datasets[0].ImagePositionPatient],
         "directions": [row.tolist(), col.tolist(), normal.tolist()],
         "spacing": [col_spacing, row_spacing, steps[len(steps) // 2]],
     }
-    return hu, geometry
+    return hu, geometry, datasets
 
 
 def load_raw(path: Path, geometry_path: Path) -> Tuple[np.ndarray, dict]:
