@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadIntakeConfigFromEnvironment } from '@app/config';
-import { runService } from '@app/service';
+import { runService } from '@app/service/run';
 import { startIntake } from './start-intake.js';
 
 /**

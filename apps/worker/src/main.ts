@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { loadConfigFromEnvironment } from '@app/config';
-import { runService } from '@app/service';
+import { runService } from '@app/service/run';
 import { startWorker } from './start-worker.js';
 
 /**

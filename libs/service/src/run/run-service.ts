@@ -2,7 +2,7 @@ import { ConfigError } from '@app/config';
 import { CredentialsFileError } from '@app/credentials';
 import { httpRuntimeProblem } from '@app/dicomweb';
 import { KafkaAccessError, KafkaSettingsFileError } from '@app/messaging';
-import { JsonLogger, type LogLevel } from './json-logger.js';
+import { JsonLogger, type LogLevel } from '../json-logger.js';
 
 /** EX_CONFIG (sysexits.h): a setting is wrong, or a file it names cannot be read. */
 export const EXIT_CONFIG = 78;
